@@ -1,0 +1,212 @@
+"""The ``ragtrust`` command line: model preparation, the LLM server, tenants, ingestion,
+questions, the API server and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from rag.errors import RagtrustError
+from rag.model_prep import prepare_in_llm_venv
+from rag.settings import Precision, get_settings
+
+app = typer.Typer(
+    help="ragtrust: trust-scored answers from your own documents.", no_args_is_help=True
+)
+model_app = typer.Typer(help="The embedded LLM checkpoint.", no_args_is_help=True)
+llm_app = typer.Typer(help="The vLLM server.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (results under bench/results/).", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+app.add_typer(llm_app, name="llm")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(bench_app, name="bench")
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+@model_app.command("prepare")
+def model_prepare(
+    precision: Annotated[
+        Precision | None, typer.Option(help="Default: RAGTRUST_LLM_PRECISION.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if the checkpoint exists.")] = False,
+) -> None:
+    """Convert the packaged SmolLM2-135M-Instruct GGUF into a checkpoint vLLM serves."""
+    settings = get_settings()
+    precision = precision or settings.precision
+    target = settings.models_dir / f"smollm2-135m-instruct-{precision}"
+    if (target / "config.json").exists() and not force:
+        console.print(f"model ready at {target}")
+        return
+    try:
+        prepare_in_llm_venv(settings.llm_python, precision, target, force=force)
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        raise _fail(f"model preparation failed: {exc}") from None
+
+
+@llm_app.command("serve")
+def llm_serve() -> None:
+    """Start the embedded vLLM server in the foreground until Ctrl-C."""
+    from rag import llm_server
+
+    settings = get_settings()
+    with console.status("starting vLLM (about a minute) ...") as status:
+        try:
+            server = llm_server.start(
+                settings, on_wait=lambda s: status.update(f"starting vLLM ... {s:.0f} s")
+            )
+        except RagtrustError as exc:
+            raise _fail(exc.message) from None
+    console.print(f"vLLM serves [bold]{server.model}[/bold] at {server.base_url} (Ctrl-C stops)")
+    try:
+        while server.process is None or server.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: str, exist_ok: Annotated[bool, typer.Option("--exist-ok")] = False
+) -> None:
+    """Create a tenant."""
+    from rag.runtime import build_tenants
+
+    try:
+        created = build_tenants(get_settings()).create(name, exist_ok=exist_ok)
+    except RagtrustError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"tenant {name} {'created' if created else 'already exists'}")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    from rag.runtime import build_tenants
+
+    for name in build_tenants(get_settings()).names():
+        out.print(name)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt, .md).")],
+    tenant: Annotated[str, typer.Option(help="Tenant that owns the documents.")],
+) -> None:
+    """Index documents into a tenant (re-ingesting a document replaces it)."""
+    from rag.runtime import build_retriever, build_tenants
+    from retrieval.ingest import iter_files, load_file
+
+    settings = get_settings()
+    try:
+        build_tenants(settings).require(tenant)
+        files = list(iter_files(paths))
+    except RagtrustError as exc:
+        raise _fail(exc.message) from None
+    docs, errors = [], {}
+    for f in files:
+        root = next((p for p in paths if p.is_dir() and f.is_relative_to(p)), None)
+        try:
+            docs.append(load_file(f, root=root))
+        except RagtrustError as exc:
+            errors[str(f)] = exc.message
+    with console.status("loading the embedding model ..."):
+        retriever = build_retriever(settings)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("chunking and embedding", total=len(docs))
+        report = retriever.ingest(tenant, docs, on_progress=lambda n: progress.advance(task, n))
+    errors.update(report.errors)
+    for where, why in errors.items():
+        console.print(f"[yellow]skipped[/yellow] {where}: {why}")
+    console.print(f"{tenant}: {report.documents} documents, {report.chunks} chunks indexed")
+    if errors and not report.documents:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: str,
+    tenant: Annotated[str, typer.Option(help="Tenant to ask.")] = "demo",
+    url: Annotated[str | None, typer.Option(help="Service URL.")] = None,
+    raw: Annotated[bool, typer.Option("--json", help="Print the JSON response.")] = False,
+) -> None:
+    """Ask the running service a question."""
+    settings = get_settings()
+    base = url or f"http://{settings.host}:{settings.port}"
+    try:
+        resp = httpx.post(
+            f"{base}/v1/answer",
+            json={"question": question},
+            headers={"X-Tenant": tenant},
+            timeout=settings.llm_timeout_s + 30,
+        )
+    except httpx.HTTPError as exc:
+        raise _fail(
+            f"cannot reach ragtrust at {base} ({type(exc).__name__}); `make run` starts it"
+        ) from None
+    body = resp.json()
+    if raw:
+        out.print_json(json.dumps(body))
+        return
+    if resp.status_code != 200:
+        raise _fail(body.get("error", {}).get("message", resp.text))
+    out.print(body["answer"])
+    for c in body["citations"]:
+        mark = "*" if c["cited"] else " "
+        out.print(
+            f" {mark}[{c['source']}] {c['document_id']} ({c['chunk_id']}, score {c['score']:.3f})"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run the HTTP API (starts the embedded vLLM server unless RAGTRUST_LLM_BASE_URL is set)."""
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    settings = get_settings()
+    uvicorn.run("service:app", host=host or settings.host, port=port or settings.port,
+                log_level="info")  # fmt: skip
+
+
+@bench_app.command("model")
+def bench_model(
+    questions: Annotated[int, typer.Option(help="SQuAD questions per precision.")] = 200,
+    squad: Annotated[Path, typer.Option(help="SQuAD v1.1 JSON.")] = Path(
+        "../shared/data/squad/dev.json"
+    ),
+    output: Annotated[Path, typer.Option("--out")] = Path("bench/results/model.json"),
+) -> None:
+    """Answer quality (SQuAD token-F1) and decode speed of bf16, int8 and int4 weights."""
+    from rag.model_bench import run
+
+    result = run(get_settings(), squad=squad, n_questions=questions, console=console)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    out.print_json(json.dumps(result))
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

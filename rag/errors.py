@@ -1,0 +1,71 @@
+"""The exceptions ragtrust raises on purpose, each carrying its HTTP status and error code.
+
+Third-party errors (openai, httpx, FAISS, SQLAlchemy) are translated at the boundary that
+meets them with ``raise ... from exc``, so routes map one hierarchy to one error envelope::
+
+    RagtrustError
+    ├── InvalidRequest          400  the request is well-formed JSON but makes no sense
+    │   └── EmptyDocument       422  a document has no extractable text
+    ├── UnknownTenant           404  no tenant of that name exists
+    ├── NotFound                404  a document or other resource does not exist
+    ├── LLMError                503  the LLM server cannot answer right now
+    │   ├── LLMUnavailable      503  connection refused / server not running
+    │   └── LLMTimeout          503  no answer within RAGTRUST_LLM_TIMEOUT_S
+    └── ModelNotPrepared        503  the embedded model checkpoint is missing
+"""
+
+from __future__ import annotations
+
+
+class RagtrustError(Exception):
+    status_code = 500
+    code = "internal_error"
+    type = "server_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(RagtrustError):
+    status_code = 400
+    code = "invalid_request"
+    type = "invalid_request_error"
+
+
+class EmptyDocument(InvalidRequest):
+    status_code = 422
+    code = "empty_document"
+
+
+class UnknownTenant(RagtrustError):
+    status_code = 404
+    code = "unknown_tenant"
+    type = "not_found_error"
+
+
+class NotFound(RagtrustError):
+    status_code = 404
+    code = "not_found"
+    type = "not_found_error"
+
+
+class LLMError(RagtrustError):
+    status_code = 503
+    code = "llm_error"
+    type = "service_unavailable"
+    retry_after_s = 10
+
+
+class LLMUnavailable(LLMError):
+    code = "llm_unavailable"
+
+
+class LLMTimeout(LLMError):
+    code = "llm_timeout"
+
+
+class ModelNotPrepared(RagtrustError):
+    status_code = 503
+    code = "model_not_prepared"
+    type = "service_unavailable"

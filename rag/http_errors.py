@@ -1,0 +1,86 @@
+"""One error envelope for every failure, ``{"error": {"message", "type", "code"}}``.
+
+The handlers never echo request text (it may hold PII) and never let a stack trace reach a
+client: unexpected exceptions are logged with the request id and answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.errors import LLMError, RagtrustError
+
+log = logging.getLogger("ragtrust.http")
+
+_STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_response(
+    status: int, message: str, code: str, type_: str | None = None, headers: dict | None = None
+) -> JSONResponse:
+    body = {
+        "error": {
+            "message": message,
+            "type": type_ or _STATUS_TYPES.get(status, "server_error"),
+            "code": code,
+        }
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _ragtrust_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RagtrustError)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, LLMError) else None
+    if exc.status_code >= 500:
+        log.warning("request %s failed: %s", _rid(request), exc.code)
+    return error_response(exc.status_code, exc.message, exc.code, exc.type, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        problems.append(f"{where}: {err.get('msg', 'invalid')}")
+    message = "invalid request: " + "; ".join(problems)
+    return error_response(422, message, "validation_error")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return error_response(exc.status_code, str(exc.detail), code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("request %s: unexpected %s", _rid(request), type(exc).__name__, exc_info=exc)
+    return error_response(
+        500, f"internal error (request id {_rid(request)})", "internal_error", "server_error"
+    )
+
+
+def _rid(request: Request) -> str:
+    return getattr(request.state, "request_id", "-")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RagtrustError, _ragtrust_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,106 @@
+"""The answer flow: tenant check -> retrieval inside the boundary -> generation -> citations.
+
+Routes call this; this calls the packages. Blocking work (embedding, FAISS) runs in a worker
+thread so one slow retrieval never stalls the event loop serving other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+from rag.citations import cited_indices
+from rag.errors import InvalidRequest
+from rag.llm_client import LLMClient
+from rag.prompts import NO_ANSWER, Source, answer_messages
+from rag.protocol import AnswerRequest, AnswerResponse, Citation, Usage
+from rag.settings import Settings
+from rag.tenants import TenantRegistry
+from retrieval.retriever import Retriever
+
+SNIPPET_CHARS = 240
+
+
+@dataclass
+class _Timer:
+    marks: dict[str, float] = field(default_factory=dict)
+    _t0: float = field(default_factory=time.perf_counter)
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.marks[stage] = round((now - self._t0) * 1000, 2)
+        self._t0 = now
+
+    def done(self) -> dict[str, float]:
+        return {**self.marks, "total": round(sum(self.marks.values()), 2)}
+
+
+class AnswerPipeline:
+    def __init__(
+        self, settings: Settings, tenants: TenantRegistry, retriever: Retriever, llm: LLMClient
+    ) -> None:
+        self.settings = settings
+        self.tenants = tenants
+        self.retriever = retriever
+        self.llm = llm
+
+    async def answer(self, tenant: str, req: AnswerRequest, *, request_id: str) -> AnswerResponse:
+        question = req.question.strip()
+        if not question:
+            raise InvalidRequest("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidRequest(
+                f"the question is longer than {self.settings.max_question_chars} characters"
+            )
+        timer = _Timer()
+        await asyncio.to_thread(self.tenants.require, tenant)
+        k = req.top_k or self.settings.top_k
+        hits = await asyncio.to_thread(self.retriever.search, tenant, question, k)
+        timer.lap("retrieval")
+
+        if not hits:
+            text, usage = NO_ANSWER, Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+        else:
+            sources = [Source(h.chunk.title, h.chunk.text) for h in hits]
+            completion = await self.llm.chat(
+                answer_messages(question, sources),
+                max_tokens=self.settings.max_answer_tokens,
+                temperature=0.0,
+                cache_salt=cache_salt(tenant),
+            )
+            text = completion.text.strip()
+            usage = Usage(
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                total_tokens=completion.prompt_tokens + completion.completion_tokens,
+            )
+        timer.lap("generation")
+
+        cited = set(cited_indices(text, len(hits)))
+        citations = [
+            Citation(
+                source=i,
+                document_id=h.chunk.doc_id,
+                title=h.chunk.title,
+                chunk_id=h.chunk.chunk_id,
+                score=round(h.score, 4),
+                snippet=h.chunk.text[:SNIPPET_CHARS],
+                cited=i in cited,
+            )
+            for i, h in enumerate(hits, 1)
+        ]
+        return AnswerResponse(
+            request_id=request_id,
+            answer=text,
+            citations=citations,
+            model=self.llm.model,
+            usage=usage,
+            timings_ms=timer.done(),
+        )
+
+
+def cache_salt(tenant: str) -> str:
+    """A per-tenant salt so vLLM's prefix cache never shares entries across tenants."""
+    return hashlib.sha256(f"ragtrust-tenant:{tenant}".encode()).hexdigest()[:32]

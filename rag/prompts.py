@@ -1,0 +1,45 @@
+"""Prompts sent to the LLM. Kept in one module so prompt changes are reviewed as such.
+
+The context comes first and the question last: vLLM's prefix cache can then share the
+system prompt across requests, and small models attend best to what they read last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.llm_client import Message
+
+NO_ANSWER = "The documents do not contain the answer."
+
+ANSWER_SYSTEM = (
+    "You answer questions using only the numbered sources given by the user. "
+    "Answer in one to three sentences and cite the sources you used as [1], [2]. "
+    f'If the sources do not contain the answer, reply exactly: "{NO_ANSWER}"'
+)
+
+EXTRACTIVE_SYSTEM = (
+    "Answer the question with the shortest exact phrase copied from the context. "
+    "Do not write a full sentence."
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One retrieved passage as the prompt shows it."""
+
+    title: str
+    text: str
+
+
+def answer_messages(question: str, sources: Sequence[Source]) -> list[Message]:
+    blocks = "\n\n".join(f"[{i}] {s.title}\n{s.text.strip()}" for i, s in enumerate(sources, 1))
+    user = f"Sources:\n{blocks}\n\nQuestion: {question.strip()}"
+    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+
+
+def extractive_messages(question: str, context: str) -> list[Message]:
+    """The reading-comprehension prompt used to compare model precisions on SQuAD."""
+    user = f"Context: {context.strip()}\n\nQuestion: {question.strip()}"
+    return [{"role": "system", "content": EXTRACTIVE_SYSTEM}, {"role": "user", "content": user}]

@@ -1,0 +1,73 @@
+"""Request and response models of ragtrust's HTTP API, in one place.
+
+Requests forbid unknown fields: a typo in a field name should be an error the caller sees,
+not a silently ignored option.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnswerRequest(_Request):
+    question: str = Field(..., min_length=1, description="The user's question.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve.")
+
+
+class Citation(BaseModel):
+    source: int = Field(..., description="The [n] number the answer uses for this chunk.")
+    document_id: str
+    title: str
+    chunk_id: str
+    score: float = Field(..., description="Retrieval score (cosine similarity).")
+    snippet: str
+    cited: bool = Field(..., description="Whether the answer cites this source as [n].")
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class AnswerResponse(BaseModel):
+    request_id: str
+    answer: str
+    citations: list[Citation]
+    model: str
+    usage: Usage
+    timings_ms: dict[str, float]
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse, "description": desc}
+    for code, desc in {
+        400: "Invalid request",
+        404: "Unknown tenant",
+        413: "Request body too large",
+        422: "Validation error",
+        500: "Internal error",
+        503: "LLM unavailable or timed out (see Retry-After)",
+    }.items()
+}

@@ -1,0 +1,107 @@
+"""All configuration in one place, read from the environment (prefix ``RAGTRUST_``) or ``.env``.
+
+Relative paths resolve against the repository root so that `make run`, the tests and the
+CLI agree on where models, indexes and the database live, whatever the working directory.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.hardware import best_precision
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Precision = Literal["bf16", "int8", "int4"]
+PrecisionChoice = Literal["auto", "bf16", "int8", "int4"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAGTRUST_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(ROOT / "data", description="Indexes, the database and logs.")
+    models_dir: Path = Field(ROOT / "data" / "models", description="Prepared LLM checkpoints.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/ragtrust.db."
+    )
+
+    # LLM: an external vLLM endpoint, or the embedded server this process starts.
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible endpoint (e.g. http://gpu:8000/v1); empty = embedded."
+    )
+    llm_model: str = Field("", description="Served model name at LLM_BASE_URL.")
+    llm_api_key: str = Field("EMPTY", description="API key for LLM_BASE_URL.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout to the LLM.")
+    llm_precision: PrecisionChoice = Field(
+        "auto",
+        description="Weights of the embedded model; auto picks the measured best for this CPU "
+        "(bench/results/model.json).",
+    )
+    llm_port: int = Field(8001, description="Port of the embedded vLLM server.")
+    llm_python: Path = Field(
+        ROOT / ".venv-llm" / "bin" / "python", description="Python of the vLLM virtualenv."
+    )
+    llm_startup_timeout_s: float = Field(600.0, gt=0)
+    llm_kv_cache_gib: int = Field(2, ge=1, description="VLLM_CPU_KVCACHE_SPACE of the server.")
+    llm_max_model_len: int = Field(4096, ge=512)
+    llm_compile: bool = Field(
+        False,
+        description="torch.compile the embedded model: ~20% faster decode, ~2 min slower start.",
+    )
+    max_answer_tokens: int = Field(256, ge=16, le=2048)
+
+    # Retrieval
+    embedding_model: str = Field("", description="SentenceTransformer path; empty = packaged.")
+    chunk_size: int = Field(800, ge=100, description="Characters per chunk.")
+    chunk_overlap: int = Field(120, ge=0)
+    top_k: int = Field(4, ge=1, le=50)
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = Field(4000, ge=10)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("RAGTRUST_CHUNK_OVERLAP must be smaller than RAGTRUST_CHUNK_SIZE")
+        if bool(self.llm_base_url) != bool(self.llm_model):
+            raise ValueError("set RAGTRUST_LLM_BASE_URL and RAGTRUST_LLM_MODEL together")
+        return self
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ragtrust.db'}"
+
+    @property
+    def embedded_llm(self) -> bool:
+        return not self.llm_base_url
+
+    @property
+    def precision(self) -> Precision:
+        if self.llm_precision == "auto":
+            return best_precision()  # type: ignore[return-value]
+        return self.llm_precision
+
+    @property
+    def embedded_model_name(self) -> str:
+        return f"smollm2-135m-instruct-{self.precision}"
+
+    @property
+    def embedded_model_dir(self) -> Path:
+        return self.models_dir / self.embedded_model_name
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

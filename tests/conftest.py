@@ -1,0 +1,139 @@
+"""Session fixtures that start the real components once: the vLLM server, and ragtrust's HTTP
+service as a real uvicorn process on a free loopback port with its own data directory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag import llm_server
+from rag.settings import ROOT, Settings
+
+DEMO = ROOT / "data" / "demo"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LLMEndpoint:
+    base_url: str
+    model: str
+
+
+@pytest.fixture(scope="session")
+def llm() -> Iterator[LLMEndpoint]:
+    """The embedded vLLM server with the default prepared model (`make test` prepares it)."""
+    settings = Settings()
+    server = llm_server.start(settings)
+    yield LLMEndpoint(server.base_url, server.model)
+    server.stop()
+
+
+@dataclass
+class Service:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    log_path: Path
+
+    def client(self, tenant: str | None = "demo", **kwargs: object) -> httpx.Client:
+        headers = {"X-Tenant": tenant} if tenant else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "ragtrust"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_service(
+    data_dir: Path, llm_base_url: str, llm_model: str, **extra_env: str
+) -> tuple[Service, subprocess.Popen[bytes]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "RAGTRUST_DATA_DIR": str(data_dir),
+        "RAGTRUST_LLM_BASE_URL": llm_base_url,
+        "RAGTRUST_LLM_MODEL": llm_model,
+        "RAGTRUST_PORT": str(port),
+        "HF_HUB_OFFLINE": "1",
+        **extra_env,
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "service.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(BIN / "uvicorn"), "service:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    service = Service(f"http://127.0.0.1:{port}", data_dir, env, log_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"service exited:\n{service.log()[-3000:]}")
+        try:
+            if httpx.get(f"{service.url}/healthz", timeout=2).status_code == 200:
+                return service, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"service not up after 180 s:\n{service.log()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def service_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Service]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def make(name: str, llm_base_url: str, llm_model: str, **env: str) -> Service:
+        svc, proc = start_service(tmp_path_factory.mktemp(name), llm_base_url, llm_model, **env)
+        procs.append(proc)
+        return svc
+
+    yield make
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def service(service_factory: Callable[..., Service], llm: LLMEndpoint) -> Service:
+    """ragtrust on the real vLLM, with the demo corpus ingested into tenant `demo` via the CLI."""
+    svc = service_factory("service", llm.base_url, llm.model)
+    for args in (("tenants", "create", "demo"), ("ingest", str(DEMO), "--tenant", "demo")):
+        done = svc.cli(*args)
+        assert done.returncode == 0, done.stderr
+    return svc
+
+
+@pytest.fixture(scope="session")
+def dead_llm_service(service_factory: Callable[..., Service]) -> Service:
+    """ragtrust pointed at an LLM endpoint where nothing listens."""
+    svc = service_factory("deadllm", f"http://127.0.0.1:{free_port()}/v1", "nothing-here")
+    for args in (("tenants", "create", "demo"), ("ingest", str(DEMO), "--tenant", "demo")):
+        assert svc.cli(*args).returncode == 0
+    return svc

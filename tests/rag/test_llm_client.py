@@ -1,0 +1,55 @@
+"""The async client against the real vLLM server, and against endpoints that fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import LLMTimeout, LLMUnavailable
+from rag.llm_client import OpenAICompatibleClient
+from tests.conftest import LLMEndpoint, free_port
+
+pytestmark = pytest.mark.integration
+
+MESSAGES = [{"role": "user", "content": "Name the capital of France in one word."}]
+
+
+async def test_chat_returns_text_usage_and_logprobs(llm: LLMEndpoint) -> None:
+    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    try:
+        out = await client.chat(MESSAGES, max_tokens=8, logprobs=True, cache_salt="tenant-a")
+    finally:
+        await client.aclose()
+    assert out.text.strip()
+    assert out.completion_tokens == len(out.token_logprobs) > 0
+    assert all(lp <= 0 for lp in out.token_logprobs)
+    assert out.prompt_tokens > 0 and out.model == llm.model
+
+
+async def test_ready_is_true_for_the_served_model_only(llm: LLMEndpoint) -> None:
+    good = OpenAICompatibleClient(llm.base_url, llm.model)
+    wrong = OpenAICompatibleClient(llm.base_url, "not-served")
+    try:
+        assert await good.ready() is True
+        assert await wrong.ready() is False
+    finally:
+        await good.aclose()
+        await wrong.aclose()
+
+
+async def test_a_down_server_is_a_clear_error_not_a_hang() -> None:
+    client = OpenAICompatibleClient(f"http://127.0.0.1:{free_port()}/v1", "m", timeout_s=5)
+    try:
+        with pytest.raises(LLMUnavailable, match="not reachable"):
+            await client.chat(MESSAGES, max_tokens=4)
+        assert await client.ready() is False
+    finally:
+        await client.aclose()
+
+
+async def test_a_slow_answer_times_out(llm: LLMEndpoint) -> None:
+    client = OpenAICompatibleClient(llm.base_url, llm.model, timeout_s=0.05)
+    try:
+        with pytest.raises(LLMTimeout):
+            await client.chat(MESSAGES, max_tokens=200)
+    finally:
+        await client.aclose()
