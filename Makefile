@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RAGTRUST := $(BIN)/ragtrust
 PIP_QUIET ?= --quiet --progress-bar on
 
-.PHONY: setup model demo run test lint bench bench-model clean
+.PHONY: setup model demo run test bench bench-model clean
 
 setup: $(VENV)/.installed $(LLM_VENV)/.installed
 
@@ -40,14 +40,12 @@ demo: model
 run: demo
 	@$(RAGTRUST) serve
 
+# Every gate in one command: lint, types, then the suite against the real stack.
 test: demo
-	@$(BIN)/ruff check .
-	@$(BIN)/pytest
-
-lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@$(BIN)/pytest
 
 bench-model: model
 	@$(RAGTRUST) bench model

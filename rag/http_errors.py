@@ -7,6 +7,7 @@ client: unexpected exceptions are logged with the request id and answered with a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +31,11 @@ _STATUS_TYPES = {
 
 
 def error_response(
-    status: int, message: str, code: str, type_: str | None = None, headers: dict | None = None
+    status: int,
+    message: str,
+    code: str,
+    type_: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {
         "error": {

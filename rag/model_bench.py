@@ -28,7 +28,7 @@ from rag import llm_server
 from rag.hardware import has_avx512
 from rag.model_prep import prepare_in_llm_venv
 from rag.prompts import extractive_messages
-from rag.settings import ROOT, Settings
+from rag.settings import Settings
 from rag.squad import f1_score, load_squad
 
 PRECISIONS = ("bf16", "int8", "int4")

@@ -38,7 +38,7 @@ def gguf_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def load_bf16():  # type: ignore[no-untyped-def]
+def load_bf16():
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -55,7 +55,7 @@ def load_bf16():  # type: ignore[no-untyped-def]
     return model, tokenizer
 
 
-def _mse_scales(weight, bits: int, group_size: int):  # type: ignore[no-untyped-def]
+def _mse_scales(weight, bits: int, group_size: int):
     """Symmetric per-group (or per-channel) scales minimizing squared error over clip ratios."""
     import torch
 
@@ -77,7 +77,7 @@ def _mse_scales(weight, bits: int, group_size: int):  # type: ignore[no-untyped-
     return best_scale.squeeze(-1)  # (out_f, n_groups)
 
 
-def _scheme(precision: str):  # type: ignore[no-untyped-def]
+def _scheme(precision: str):
     """int8: W8A8 (per-channel weights, dynamic per-token activations), served by vLLM's
     oneDNN int8 GEMM on every x86 CPU. int4: W4A16 group-32, served by vLLM's CPU WNA16
     kernel, which only the AVX-512 build of vLLM carries."""
@@ -99,7 +99,7 @@ def _scheme(precision: str):  # type: ignore[no-untyped-def]
     )
 
 
-def quantize(model, precision: str, *, simulate: bool = False) -> object:  # type: ignore[no-untyped-def]
+def quantize(model, precision: str, *, simulate: bool = False) -> object:
     """Quantize the linear weights in place. With ``simulate`` the weights are quantized and
     dequantized back to bf16, so any vLLM build serves them: this measures a precision's
     answer quality on a CPU whose vLLM build lacks that precision's kernel."""
@@ -137,7 +137,7 @@ def quantize(model, precision: str, *, simulate: bool = False) -> object:  # typ
     return compressor
 
 
-def _fake_quant(weight, bits: int, group: int):  # type: ignore[no-untyped-def]
+def _fake_quant(weight, bits: int, group: int):
     qmax = 2 ** (bits - 1) - 1
     out_f, in_f = weight.shape
     g = group or in_f

@@ -1,7 +1,8 @@
 """Prompts sent to the LLM. Kept in one module so prompt changes are reviewed as such.
 
-The context comes first and the question last: vLLM's prefix cache can then share the
-system prompt across requests, and small models attend best to what they read last.
+The question comes both before the sources (so the model reads them for it) and after them
+(small models attend best to what they read last); on the demo corpus this asked-twice form
+answered more questions right with the 135M embedded model than sources-then-question.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ class Source:
 
 
 def answer_messages(question: str, sources: Sequence[Source]) -> list[Message]:
+    q = question.strip()
     blocks = "\n\n".join(f"[{i}] {s.title}\n{s.text.strip()}" for i, s in enumerate(sources, 1))
-    user = f"Sources:\n{blocks}\n\nQuestion: {question.strip()}"
+    user = (
+        f"Question: {q}\n\nSources:\n{blocks}\n\n"
+        f'Answer the question "{q}" using the sources, and cite them like [1].'
+    )
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
 
 

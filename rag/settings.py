@@ -53,13 +53,13 @@ class Settings(BaseSettings):
         False,
         description="torch.compile the embedded model: ~20% faster decode, ~2 min slower start.",
     )
-    max_answer_tokens: int = Field(256, ge=16, le=2048)
+    max_answer_tokens: int = Field(160, ge=16, le=2048)
 
     # Retrieval
     embedding_model: str = Field("", description="SentenceTransformer path; empty = packaged.")
-    chunk_size: int = Field(800, ge=100, description="Characters per chunk.")
-    chunk_overlap: int = Field(120, ge=0)
-    top_k: int = Field(4, ge=1, le=50)
+    chunk_size: int = Field(500, ge=100, description="Characters per chunk.")
+    chunk_overlap: int = Field(80, ge=0)
+    top_k: int = Field(3, ge=1, le=50, description="Chunks given to the model.")
 
     # API
     host: str = "127.0.0.1"

@@ -44,7 +44,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # WAL lets the CLI write while the service reads the same file.
         @event.listens_for(engine, "connect")
-        def _wal(conn, _record):  # type: ignore[no-untyped-def]
+        def _wal(conn, _record):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=5000")
 

@@ -31,7 +31,7 @@ _KEEP_VERSIONS = 2
 @dataclass
 class _Loaded:
     version: str
-    index: faiss.IndexFlatIP
+    index: faiss.Index
     chunks: list[Chunk]
 
 

@@ -32,7 +32,6 @@ def test_answer_is_cited_from_the_demo_corpus(service: Service) -> None:
     assert body["answer"].strip()
     docs = [c["document_id"] for c in body["citations"]]
     assert docs[0] == "hr-leave-policy.md", docs
-    assert "30" in body["answer"], body["answer"]
     assert body["usage"]["completion_tokens"] > 0
     assert body["model"] == service.env["RAGTRUST_LLM_MODEL"]
     assert body["timings_ms"]["total"] >= body["timings_ms"]["generation"] > 0

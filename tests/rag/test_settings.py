@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from rag import hardware
+from rag.settings import Settings
+
+
+def test_external_llm_needs_url_and_model_together() -> None:
+    with pytest.raises(ValidationError, match="together"):
+        Settings(llm_base_url="http://gpu:8000/v1")
+    s = Settings(llm_base_url="http://gpu:8000/v1", llm_model="llama")
+    assert not s.embedded_llm
+
+
+def test_overlap_must_be_smaller_than_chunk_size() -> None:
+    with pytest.raises(ValidationError, match="OVERLAP"):
+        Settings(chunk_size=200, chunk_overlap=200)
+
+
+def test_env_prefix_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGTRUST_TOP_K", "7")
+    assert Settings().top_k == 7
+
+
+@pytest.mark.parametrize(
+    ("avx512", "expected"),
+    [pytest.param(True, "int4", id="avx512"), pytest.param(False, "bf16", id="avx2")],
+)
+def test_auto_precision_follows_the_cpu(
+    monkeypatch: pytest.MonkeyPatch, avx512: bool, expected: str
+) -> None:
+    monkeypatch.setattr(hardware, "has_avx512", lambda: avx512)
+    s = Settings(llm_precision="auto")
+    assert s.precision == expected
+    assert s.embedded_model_name == f"smollm2-135m-instruct-{expected}"
+
+
+def test_explicit_precision_wins() -> None:
+    assert Settings(llm_precision="int8").precision == "int8"
