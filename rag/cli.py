@@ -49,7 +49,7 @@ def model_prepare(
 ) -> None:
     """Convert the packaged SmolLM2-135M-Instruct GGUF into a checkpoint vLLM serves."""
     settings = get_settings()
-    precision = precision or settings.precision
+    precision = precision or settings.llm_precision
     target = settings.models_dir / f"smollm2-135m-instruct-{precision}"
     if (target / "config.json").exists() and not force:
         console.print(f"model ready at {target}")
@@ -198,11 +198,17 @@ def bench_model(
         "../shared/data/squad/dev.json"
     ),
     output: Annotated[Path, typer.Option("--out")] = Path("bench/results/model.json"),
+    speed_only: Annotated[
+        bool, typer.Option(help="Re-measure speed only, keeping --out's quality numbers.")
+    ] = False,
 ) -> None:
     """Answer quality (SQuAD token-F1) and decode speed of bf16, int8 and int4 weights."""
-    from rag.model_bench import run
+    from rag.model_bench import merge_speed, run
 
-    result = run(get_settings(), squad=squad, n_questions=questions, console=console)
+    n = 0 if speed_only else questions
+    result = run(get_settings(), squad=squad, n_questions=n, console=console)
+    if speed_only and output.exists():
+        result = merge_speed(json.loads(output.read_text()), result)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     out.print_json(json.dumps(result))

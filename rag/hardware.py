@@ -1,8 +1,8 @@
-"""What this CPU's vLLM build can run, which decides the embedded model's default precision.
+"""What this CPU's vLLM build can run.
 
-vLLM's CPU wheel ships two kernel libraries: an AVX-512 one (with the WNA16 int4 kernel and
-fast VNNI/AMX int8) and an AVX2 one (no WNA16; int8 through a oneDNN path that measured 2.7x
-slower than bf16 here). See bench/results/model.json.
+vLLM's CPU wheel ships two kernel libraries: an AVX-512 one, with the WNA16 kernel that int4
+(W4A16) weights need, and an AVX2 one without it. Asking an AVX2 machine to serve int4 would
+fail deep inside vLLM's warm-up; we check first and say what to do instead.
 """
 
 from __future__ import annotations
@@ -25,8 +25,3 @@ def cpu_flags() -> frozenset[str]:
 
 def has_avx512() -> bool:
     return "avx512f" in cpu_flags()
-
-
-def best_precision() -> str:
-    """The measured choice for this CPU (README, "Choosing the precision")."""
-    return "int4" if has_avx512() else "bf16"

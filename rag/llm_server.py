@@ -8,6 +8,7 @@ reused, not duplicated, so `make run`, the tests and `ragtrust llm serve` can sh
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from rag.errors import LLMUnavailable, ModelNotPrepared
+from rag.hardware import has_avx512
 from rag.settings import Settings
 
 
@@ -77,7 +79,12 @@ def start(
     if not (model_dir / "config.json").exists():
         raise ModelNotPrepared(
             f"no embedded model at {model_dir}; run `ragtrust model prepare "
-            f"--precision {settings.precision}` (or `make model`)"
+            f"--precision {settings.llm_precision}` (or `make model`)"
+        )
+    if _needs_avx512(model_dir) and not has_avx512():
+        raise ModelNotPrepared(
+            f"{model_dir.name} holds int4 (W4A16) weights, whose vLLM CPU kernel needs AVX-512, "
+            "and this CPU has none; use RAGTRUST_LLM_PRECISION=int8 (the default)"
         )
     if not settings.llm_python.exists():
         raise LLMUnavailable(
@@ -116,6 +123,14 @@ def start(
             on_wait(elapsed)
         time.sleep(1)
     return server
+
+
+def _needs_avx512(model_dir: Path) -> bool:
+    try:
+        meta = json.loads((model_dir / "ragtrust.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return meta.get("precision") == "int4" and not meta.get("simulated", False)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -98,7 +98,7 @@ def _measure(
     async def go() -> dict[str, Any]:
         client = AsyncOpenAI(base_url=server.base_url, api_key="EMPTY", timeout=600, max_retries=0)
         try:
-            res: dict[str, Any] = await _quality(client, name, items)
+            res: dict[str, Any] = await _quality(client, name, items) if items else {}
             if not target.simulated:
                 res["decode_tokens_per_s_c1"] = await _speed(client, name, 1, 4)
                 res["decode_tokens_per_s_c16"] = await _speed(client, name, 16, 32)
@@ -124,20 +124,24 @@ def _measure(
 
 
 def run(settings: Settings, *, squad: Path, n_questions: int, console: Console) -> dict[str, Any]:
-    items = load_squad(squad)[:n_questions]
+    """Measure every precision; ``n_questions=0`` measures speed only."""
+    items = load_squad(squad)[:n_questions] if n_questions else []
     avx512 = has_avx512()
     rows = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("precisions", total=len(PRECISIONS))
         for precision in PRECISIONS:
             simulated = precision == "int4" and not avx512
+            if simulated and not items:
+                continue  # nothing to measure: no quality run, and no kernel for its speed
             target = _Target(precision, _prepare(settings, precision, simulated), simulated)
             rows.append(_measure(settings, target, items, console))
             progress.advance(task)
     table = Table("precision", "SQuAD F1", "tok/s c=1", "tok/s c=16", "MB", title="embedded model")
     for r in rows:
         speed = [str(r.get(f"decode_tokens_per_s_c{c}", "n/a")) for c in (1, 16)]
-        table.add_row(r["precision"], f"{r['f1']:.3f}", *speed, str(r["checkpoint_mb"]))
+        f1 = f"{r['f1']:.3f}" if "f1" in r else "-"
+        table.add_row(r["precision"], f1, *speed, str(r["checkpoint_mb"]))
     console.print(table)
     return {
         "benchmark": "embedded model precision",
@@ -151,7 +155,7 @@ def run(settings: Settings, *, squad: Path, n_questions: int, console: Console) 
             "cores": _cores(),
         },  # fmt: skip
         "results": rows,
-        "default_here": settings.precision,
+        "default_here": settings.llm_precision,
         "date": time.strftime("%Y-%m-%d"),
     }
 
@@ -160,3 +164,13 @@ def _cores() -> int:
     import os
 
     return len(os.sched_getaffinity(0))
+
+
+def merge_speed(previous: dict[str, Any], speed_run: dict[str, Any]) -> dict[str, Any]:
+    """Fold a speed-only run into an earlier full run, keeping its quality numbers."""
+    fresh = {r["precision"]: r for r in speed_run["results"]}
+    for row in previous["results"]:
+        row.update({k: v for k, v in fresh.get(row["precision"], {}).items() if k != "f1"})
+    previous["speed_date"] = speed_run["date"]
+    previous["machine"] = speed_run["machine"]
+    return previous

@@ -13,12 +13,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rag.hardware import best_precision
-
 ROOT = Path(__file__).resolve().parent.parent
 
 Precision = Literal["bf16", "int8", "int4"]
-PrecisionChoice = Literal["auto", "bf16", "int8", "int4"]
 
 
 class Settings(BaseSettings):
@@ -37,10 +34,10 @@ class Settings(BaseSettings):
     llm_model: str = Field("", description="Served model name at LLM_BASE_URL.")
     llm_api_key: str = Field("EMPTY", description="API key for LLM_BASE_URL.")
     llm_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout to the LLM.")
-    llm_precision: PrecisionChoice = Field(
-        "auto",
-        description="Weights of the embedded model; auto picks the measured best for this CPU "
-        "(bench/results/model.json).",
+    llm_precision: Precision = Field(
+        "int8",
+        description="Weights of the embedded model; int8 (W8A8) measured best for batched "
+        "serving, bf16 for a single stream (bench/results/model.json).",
     )
     llm_port: int = Field(8001, description="Port of the embedded vLLM server.")
     llm_python: Path = Field(
@@ -88,14 +85,8 @@ class Settings(BaseSettings):
         return not self.llm_base_url
 
     @property
-    def precision(self) -> Precision:
-        if self.llm_precision == "auto":
-            return best_precision()  # type: ignore[return-value]
-        return self.llm_precision
-
-    @property
     def embedded_model_name(self) -> str:
-        return f"smollm2-135m-instruct-{self.precision}"
+        return f"smollm2-135m-instruct-{self.llm_precision}"
 
     @property
     def embedded_model_dir(self) -> Path:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from rag import hardware
 from rag.settings import Settings
 
 
@@ -24,18 +23,11 @@ def test_env_prefix_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().top_k == 7
 
 
-@pytest.mark.parametrize(
-    ("avx512", "expected"),
-    [pytest.param(True, "int4", id="avx512"), pytest.param(False, "bf16", id="avx2")],
-)
-def test_auto_precision_follows_the_cpu(
-    monkeypatch: pytest.MonkeyPatch, avx512: bool, expected: str
-) -> None:
-    monkeypatch.setattr(hardware, "has_avx512", lambda: avx512)
-    s = Settings(llm_precision="auto")
-    assert s.precision == expected
-    assert s.embedded_model_name == f"smollm2-135m-instruct-{expected}"
+def test_default_precision_is_the_measured_choice() -> None:
+    s = Settings()
+    assert s.llm_precision == "int8"
+    assert s.embedded_model_name == "smollm2-135m-instruct-int8"
 
 
 def test_explicit_precision_wins() -> None:
-    assert Settings(llm_precision="int8").precision == "int8"
+    assert Settings(llm_precision="bf16").llm_precision == "bf16"
