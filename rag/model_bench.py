@@ -155,7 +155,7 @@ def run(settings: Settings, *, squad: Path, n_questions: int, console: Console) 
             "cores": _cores(),
         },  # fmt: skip
         "results": rows,
-        "default_here": settings.llm_precision,
+        "default": settings.llm_precision,
         "date": time.strftime("%Y-%m-%d"),
     }
 
