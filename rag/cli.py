@@ -130,8 +130,12 @@ def ingest(
     with console.status("loading the embedding model ..."):
         retriever = build_retriever(settings)
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("chunking and embedding", total=len(docs))
-        report = retriever.ingest(tenant, docs, on_progress=lambda n: progress.advance(task, n))
+        task = progress.add_task("embedding chunks", total=None)
+        report = retriever.ingest(
+            tenant,
+            docs,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     errors.update(report.errors)
     for where, why in errors.items():
         console.print(f"[yellow]skipped[/yellow] {where}: {why}")
@@ -186,6 +190,8 @@ def serve(
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    for noisy in ("httpx", "faiss.loader"):  # per-request / import chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
     uvicorn.run("service:app", host=host or settings.host, port=port or settings.port,
                 log_level="info")  # fmt: skip

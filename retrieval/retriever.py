@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rag.errors import RagtrustError
 from retrieval.embeddings import Embedder
 from retrieval.ingest import split
 from retrieval.store import FaissStore
 from retrieval.types import Document, Hit
+
+EMBED_BATCH = 256
 
 
 @dataclass
@@ -33,9 +37,12 @@ class Retriever:
         tenant: str,
         documents: Sequence[Document],
         *,
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
-        """Chunk, embed and index; a bad document is reported and skipped, not fatal."""
+        """Chunk, embed and index; a bad document is reported and skipped, not fatal.
+
+        ``on_progress(done, total)`` counts embedded chunks, the slow part.
+        """
         report = IngestReport()
         chunks = []
         for doc in documents:
@@ -44,12 +51,16 @@ class Retriever:
                 report.documents += 1
             except RagtrustError as exc:
                 report.errors[doc.doc_id] = exc.message
+        if not chunks:
+            return report
+        texts = [f"{c.title}\n{c.text}" for c in chunks]
+        parts = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            parts.append(self.embedder.encode(texts[start : start + EMBED_BATCH]))
             if on_progress:
-                on_progress(1)
-        if chunks:
-            vectors = self.embedder.encode([f"{c.title}\n{c.text}" for c in chunks])
-            self.store.upsert(tenant, chunks, vectors)
-            report.chunks = len(chunks)
+                on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+        self.store.upsert(tenant, chunks, np.concatenate(parts))
+        report.chunks = len(chunks)
         return report
 
     def search(self, tenant: str, query: str, k: int) -> list[Hit]:

@@ -97,3 +97,11 @@ def test_a_crashed_write_leaves_the_previous_index(
     (tmp_path / "acme" / ".tmp-v999-dead").mkdir()  # what a crash mid-write leaves behind
     fresh = FaissStore(tmp_path, embedder.dim)
     assert fresh.count("acme") == 3
+
+
+def test_ingest_reports_embedding_progress_up_to_the_total(retriever: Retriever) -> None:
+    calls: list[tuple[int, int]] = []
+    report = retriever.ingest(
+        "acme", DOCS, on_progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls and calls[-1] == (report.chunks, report.chunks)
