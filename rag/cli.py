@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -218,7 +217,3 @@ def bench_model(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     out.print_json(json.dumps(result))
-
-
-def main() -> None:  # pragma: no cover
-    sys.exit(app())

@@ -13,6 +13,7 @@ int4-quantized-then-dequantized weights (same numbers, no int4 kernel); its spee
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -152,18 +153,12 @@ def run(settings: Settings, *, squad: Path, n_questions: int, console: Console) 
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "avx512": avx512,
-            "cores": _cores(),
+            "cores": len(os.sched_getaffinity(0)),
         },  # fmt: skip
         "results": rows,
         "default": settings.llm_precision,
         "date": time.strftime("%Y-%m-%d"),
     }
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0))
 
 
 def merge_speed(previous: dict[str, Any], speed_run: dict[str, Any]) -> dict[str, Any]:
