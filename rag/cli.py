@@ -16,7 +16,7 @@ from rich.progress import Progress
 
 from rag.errors import RagtrustError
 from rag.model_prep import prepare_in_llm_venv
-from rag.settings import Precision, get_settings
+from rag.settings import Precision, checkpoint_name, get_settings
 
 app = typer.Typer(
     help="ragtrust: trust-scored answers from your own documents.", no_args_is_help=True
@@ -49,14 +49,13 @@ def model_prepare(
     """Convert the packaged SmolLM2-135M-Instruct GGUF into a checkpoint vLLM serves."""
     settings = get_settings()
     precision = precision or settings.llm_precision
-    target = settings.models_dir / f"smollm2-135m-instruct-{precision}"
-    if (target / "config.json").exists() and not force:
-        console.print(f"model ready at {target}")
-        return
+    target = settings.models_dir / checkpoint_name(precision)
     try:
-        prepare_in_llm_venv(settings.llm_python, precision, target, force=force)
+        built = prepare_in_llm_venv(settings.llm_python, precision, target, force=force)
     except (FileNotFoundError, subprocess.CalledProcessError) as exc:
         raise _fail(f"model preparation failed: {exc}") from None
+    if not built:
+        console.print(f"model ready at {target}")
 
 
 @llm_app.command("serve")

@@ -29,7 +29,7 @@ from rag import llm_server
 from rag.hardware import has_avx512
 from rag.model_prep import prepare_in_llm_venv
 from rag.prompts import extractive_messages
-from rag.settings import Settings
+from rag.settings import Settings, checkpoint_name
 from rag.squad import f1_score, load_squad
 
 PRECISIONS = ("bf16", "int8", "int4")
@@ -45,7 +45,7 @@ class _Target:
 
 
 def _prepare(settings: Settings, precision: str, simulated: bool) -> Path:
-    name = f"smollm2-135m-instruct-{precision}" + ("-simulated" if simulated else "")
+    name = checkpoint_name(precision) + ("-simulated" if simulated else "")
     out = settings.models_dir / name
     prepare_in_llm_venv(settings.llm_python, precision, out, simulate=simulated)
     return out

@@ -174,10 +174,13 @@ def prepare(precision: str, out: Path, *, force: bool = False, simulate: bool = 
 
 def prepare_in_llm_venv(
     llm_python: Path, precision: str, out: Path, *, force: bool = False, simulate: bool = False
-) -> None:
-    """Run :func:`prepare` in the vLLM virtualenv, from the service's (which lacks its pins)."""
+) -> bool:
+    """Run :func:`prepare` in the vLLM virtualenv, from the service's (which lacks its pins).
+
+    Returns False when a checkpoint was already there and nothing was built.
+    """
     if (out / "config.json").exists() and not force:
-        return
+        return False
     if not llm_python.exists():
         raise FileNotFoundError(f"{llm_python} is missing; run `make setup`")
     root = Path(__file__).resolve().parent.parent
@@ -185,6 +188,7 @@ def prepare_in_llm_venv(
     cmd += ["--force"] * force + ["--simulate"] * simulate
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
     subprocess.run(cmd, cwd=root, env=env, check=True)
+    return True
 
 
 def main() -> None:

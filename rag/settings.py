@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 Precision = Literal["bf16", "int8", "int4"]
 
 
+def checkpoint_name(precision: str) -> str:
+    """The served model name, and directory name under MODELS_DIR, of a prepared checkpoint."""
+    return f"smollm2-135m-instruct-{precision}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAGTRUST_", env_file=".env", extra="ignore")
 
@@ -86,7 +91,7 @@ class Settings(BaseSettings):
 
     @property
     def embedded_model_name(self) -> str:
-        return f"smollm2-135m-instruct-{self.llm_precision}"
+        return checkpoint_name(self.llm_precision)
 
     @property
     def embedded_model_dir(self) -> Path:
