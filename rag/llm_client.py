@@ -9,7 +9,7 @@ the timeout, not after minutes of silent back-off.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import openai
@@ -28,6 +28,9 @@ class Completion:
     finish_reason: str | None
     model: str
     token_logprobs: list[float] = field(default_factory=list)
+    # Per generated token, its most likely alternatives (token text -> logprob); filled only
+    # when ``top_logprobs`` is asked for (trust reads a grade token's P(yes) from it).
+    top_logprobs: list[dict[str, float]] = field(default_factory=list)
 
 
 class LLMClient(Protocol):
@@ -47,6 +50,38 @@ class LLMClient(Protocol):
     async def ready(self) -> bool: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class SamplingLLMClient(LLMClient, Protocol):
+    """What trust needs beyond ``chat``: several samples in one request, and the logprobs of a
+    given text under the model (to score an answer produced elsewhere). A backend without them
+    simply is not one of these, and trust leaves the signals that need them out."""
+
+    async def chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        logprobs: bool = False,
+        cache_salt: str | None = None,
+        top_logprobs: int = 0,
+    ) -> Completion: ...
+
+    async def sample(
+        self,
+        messages: list[Message],
+        *,
+        n: int,
+        max_tokens: int,
+        temperature: float = 0.8,
+        cache_salt: str | None = None,
+    ) -> list[Completion]: ...
+
+    async def continuation_logprobs(
+        self, messages: list[Message], continuation: str, *, cache_salt: str | None = None
+    ) -> list[float]: ...
 
 
 class OpenAICompatibleClient:
@@ -70,16 +105,83 @@ class OpenAICompatibleClient:
         temperature: float = 0.0,
         logprobs: bool = False,
         cache_salt: str | None = None,
+        top_logprobs: int = 0,
     ) -> Completion:
-        extra: dict[str, Any] = {"cache_salt": cache_salt} if cache_salt else {}
+        resp = await self._create(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            logprobs=bool(logprobs or top_logprobs) or None,
+            top_logprobs=top_logprobs or None,
+            extra_body={"cache_salt": cache_salt} if cache_salt else None,
+        )
+        return self._completions(resp)[0]
+
+    async def sample(
+        self,
+        messages: list[Message],
+        *,
+        n: int,
+        max_tokens: int,
+        temperature: float = 0.8,
+        cache_salt: str | None = None,
+    ) -> list[Completion]:
+        """``n`` stochastic answers in one request: vLLM prefills the prompt once for all of
+        them (and reuses the main answer's prefix-cache entry when the messages are the same)."""
+        resp = await self._create(
+            messages,
+            n=n,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            logprobs=True,
+            extra_body={"cache_salt": cache_salt} if cache_salt else None,
+        )
+        return self._completions(resp)
+
+    async def continuation_logprobs(
+        self, messages: list[Message], continuation: str, *, cache_salt: str | None = None
+    ) -> list[float]:
+        """Logprob of each token of ``continuation`` as the assistant's reply to ``messages``.
+
+        One prefill-only request (vLLM's ``prompt_logprobs`` with ``continue_final_message``),
+        so an answer written elsewhere gets the token confidence a generated one has. The
+        reply's tokens are the prompt's last ones; they are found by walking back until their
+        text covers the continuation, which needs no tokenizer on this side.
+        """
+        text = continuation.strip()
+        if not text:
+            return []
+        extra: dict[str, Any] = {
+            "prompt_logprobs": 0,
+            "add_generation_prompt": False,
+            "continue_final_message": True,
+        }
+        if cache_salt:
+            extra["cache_salt"] = cache_salt
+        resp = await self._create(
+            [*messages, {"role": "assistant", "content": text}],
+            max_tokens=1,
+            temperature=0.0,
+            extra_body=extra,
+        )
+        prompt_lps = (resp.model_extra or {}).get("prompt_logprobs") or []
+        out: list[float] = []
+        covered = ""
+        for entry in reversed(prompt_lps):
+            if not entry or len(covered.strip()) >= len(text):
+                break
+            # With prompt_logprobs=0 each position holds exactly the prompt's own token.
+            token = next(iter(entry.values()))
+            out.append(float(token["logprob"]))
+            covered = str(token.get("decoded_token") or "") + covered
+        return out[::-1]
+
+    async def _create(self, messages: list[Message], **kwargs: Any) -> Any:
         try:
-            resp = await self._client.chat.completions.create(
+            return await self._client.chat.completions.create(
                 model=self.model,
                 messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                logprobs=logprobs or None,
-                extra_body=extra or None,
+                **kwargs,
             )
         except openai.APITimeoutError as exc:
             raise LLMTimeout(
@@ -93,17 +195,31 @@ class OpenAICompatibleClient:
             ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(f"the LLM server refused the request (HTTP {exc.status_code})") from exc
-        choice = resp.choices[0]
-        lps = [t.logprob for t in (choice.logprobs.content or [])] if choice.logprobs else []
+
+    @staticmethod
+    def _completions(resp: Any) -> list[Completion]:
         usage = resp.usage
-        return Completion(
-            text=choice.message.content or "",
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason,
-            model=resp.model,
-            token_logprobs=lps,
-        )
+        out = []
+        for choice in resp.choices:
+            content = (choice.logprobs.content or []) if choice.logprobs else []
+            lps = [t.logprob for t in content]
+            tops = [{a.token: a.logprob for a in (t.top_logprobs or [])} for t in content]
+            out.append(
+                Completion(
+                    text=choice.message.content or "",
+                    prompt_tokens=usage.prompt_tokens if usage else 0,
+                    # One request's usage covers all its choices; a choice's own length is
+                    # its logprob count when there is one.
+                    completion_tokens=(
+                        len(lps) if len(resp.choices) > 1 or not usage else usage.completion_tokens
+                    ),
+                    finish_reason=choice.finish_reason,
+                    model=resp.model,
+                    token_logprobs=lps,
+                    top_logprobs=tops if any(tops) else [],
+                )
+            )
+        return out
 
     async def ready(self) -> bool:
         """True when the server answers its model list, which vLLM serves once weights load."""

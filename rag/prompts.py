@@ -48,3 +48,21 @@ def extractive_messages(question: str, context: str) -> list[Message]:
     """The reading-comprehension prompt used to compare model precisions on SQuAD."""
     user = f"Context: {context.strip()}\n\nQuestion: {question.strip()}"
     return [{"role": "system", "content": EXTRACTIVE_SYSTEM}, {"role": "user", "content": user}]
+
+
+REFLECTION_SYSTEM = (
+    "You check answers. Read the sources, the question and the proposed answer, then reply "
+    "with one word: yes if the sources support the proposed answer, no if they do not."
+)
+
+
+def reflection_messages(question: str, sources: Sequence[Source], answer: str) -> list[Message]:
+    """Trust's self-reflection: the model grades an answer; its P(yes) is read from the
+    logprobs of the first reply token, so the reply itself is never parsed."""
+    blocks = "\n\n".join(f"[{i}] {s.title}\n{s.text.strip()}" for i, s in enumerate(sources, 1))
+    user = (
+        f"Sources:\n{blocks}\n\nQuestion: {question.strip()}\n"
+        f"Proposed answer: {answer.strip()}\n\n"
+        "Do the sources support the proposed answer? Reply yes or no."
+    )
+    return [{"role": "system", "content": REFLECTION_SYSTEM}, {"role": "user", "content": user}]
