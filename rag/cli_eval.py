@@ -6,6 +6,11 @@ Each command prints one JSON object on stdout with ``--json``; progress goes to 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 from rich.console import Console
 
@@ -13,3 +18,93 @@ eval_app = typer.Typer(help="Evaluations on labelled data.", no_args_is_help=Tru
 
 console = Console(stderr=True)
 out = Console()
+
+
+# --- trust (issue 4) --------------------------------------------------------------------
+
+
+@eval_app.command("hallucination")
+def eval_hallucination(
+    data: Annotated[Path, typer.Option(help="HaluEval QA jsonl.")],
+    preset: Annotated[str, typer.Option(help="off, fast, balanced or thorough.")] = "",
+    limit: Annotated[int | None, typer.Option(help="Score only the first N items.")] = None,
+    skip: Annotated[int, typer.Option(help="Skip the first N items (held-out splits).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write ROC/reliability PNGs here.")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="One JSON line per answer.")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="Default: the shipped one.")] = None,
+) -> None:
+    """Trust on HaluEval QA: each item's right and hallucinated answer, knowledge as context."""
+    from rag.cli_trust import check_preset, run_with_progress, scorer_session
+    from rag.settings import get_settings
+    from trust.datasets import load_halueval
+    from trust.runs import hallucination_metrics, score_halueval
+
+    settings = get_settings()
+    name = check_preset(preset or settings.trust_preset)
+    items = load_halueval(data)[skip:]
+    items = items[:limit] if limit is not None else items
+
+    async def work(advance: Callable[[int], None]) -> list[dict[str, Any]]:
+        async with scorer_session(calibration) as scorer:
+            return await score_halueval(
+                items, scorer, preset=name, threshold=settings.trust_threshold, on_done=advance
+            )
+
+    records = run_with_progress(f"hallucination ({name})", len(items), work)
+    _finish(hallucination_metrics(records), records, as_json, output, plot, f"HaluEval ({name})")
+
+
+@eval_app.command("grounding")
+def eval_grounding(
+    data: Annotated[Path, typer.Option(help="SummEdits json (list of doc/summary/label).")],
+    preset: Annotated[str, typer.Option(help="Default: fast (grounding + confidence).")] = "fast",
+    split: Annotated[str | None, typer.Option(help="Only items of this split.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Score only the first N items.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write ROC/reliability PNGs here.")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="One JSON line per summary.")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="Default: the shipped one.")] = None,
+) -> None:
+    """Trust on SummEdits: each summary scored as an answer with its document as the context;
+    flagged = inconsistent."""
+    from rag.cli_trust import check_preset, run_with_progress, scorer_session
+    from rag.settings import get_settings
+    from trust.datasets import load_summedits
+    from trust.runs import grounding_metrics, score_summedits
+
+    settings = get_settings()
+    name = check_preset(preset)
+    items = [it for it in load_summedits(data) if split is None or it.split == split]
+    items = items[:limit] if limit is not None else items
+
+    async def work(advance: Callable[[int], None]) -> list[dict[str, Any]]:
+        async with scorer_session(calibration) as scorer:
+            return await score_summedits(
+                items, scorer, preset=name, threshold=settings.trust_threshold, on_done=advance
+            )
+
+    records = run_with_progress(f"grounding ({name})", len(items), work)
+    _finish(grounding_metrics(records), records, as_json, output, plot, f"SummEdits ({name})")
+
+
+def _finish(
+    metrics: dict[str, Any], records: list[dict[str, Any]], as_json: bool,
+    output: Path | None, plot: Path | None, title: str,
+) -> None:  # fmt: skip
+    from rag.cli_trust import write_records
+
+    if output is not None:
+        write_records(output, records)
+    if plot is not None:
+        from trust.plots import write_plots
+
+        scored = [r for r in records if r["score"] is not None]
+        for p in write_plots(plot, [r["label"] for r in scored], [r["score"] for r in scored],
+                             title=title):  # fmt: skip
+            console.print(f"wrote {p}")
+    if as_json:
+        out.print_json(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            out.print(f"{key:>24}  {value}")

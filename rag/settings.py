@@ -63,6 +63,25 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(80, ge=0)
     top_k: int = Field(3, ge=1, le=50, description="Chunks given to the model.")
 
+    # Trust (issue 4): per-request preset and per-tenant threshold override these defaults.
+    trust_preset: Literal["off", "fast", "balanced", "thorough"] = Field(
+        "balanced", description="Default trust preset: which signals each answer pays for."
+    )
+    trust_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Answers whose trust score is below this are flagged."
+    )
+    trust_samples: int = Field(
+        5, ge=1, le=20, description="Stochastic samples (one n=k request) for self-consistency."
+    )
+    trust_sample_temperature: float = Field(0.8, gt=0.0, le=2.0)
+    trust_sample_max_tokens: int = Field(
+        32, ge=8, le=512, description="Length cap of each consistency sample."
+    )
+    trust_calibration: Path = Field(
+        ROOT / "data" / "trust" / "calibration.json",
+        description="Calibration parameters (`ragtrust trust calibrate` writes them).",
+    )
+
     # API
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,0 +1,43 @@
+"""Presets: which signals an answer pays for. Sampling costs k extra decodes in one request;
+the logprob signals cost one prefill-only request each; grounding costs nothing on the LLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+PresetName = Literal["off", "fast", "balanced", "thorough"]
+PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: PresetName
+    grounding: bool = False
+    confidence: bool = False
+    context_lift: bool = False
+    consistency: bool = False
+    reflection: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.name != "off"
+
+
+PRESETS: dict[str, Preset] = {
+    "off": Preset("off"),
+    # No extra sampling: grounding, and token confidence from the answer's own logprobs (an
+    # answer written elsewhere gets them from one prefill-only request).
+    "fast": Preset("fast", grounding=True, confidence=True),
+    "balanced": Preset(
+        "balanced", grounding=True, confidence=True, context_lift=True, consistency=True
+    ),
+    "thorough": Preset(
+        "thorough",
+        grounding=True,
+        confidence=True,
+        context_lift=True,
+        consistency=True,
+        reflection=True,
+    ),  # fmt: skip
+}

@@ -1,0 +1,235 @@
+"""``TrustScorer``: the signals a preset asks for, fused into one calibrated trust score.
+
+Wiring, for the answer pipeline (see README "Trust")::
+
+    messages = answer_messages(question, sources)
+    main, samples = await asyncio.gather(
+        llm.chat(messages, max_tokens=..., logprobs=True, cache_salt=salt),
+        scorer.draw_samples(messages, preset, cache_salt=salt),  # [] unless the preset samples
+    )
+    trust = await scorer.score(question, main.text, sources, preset=preset,
+                               threshold=threshold, answer_logprobs=main.token_logprobs,
+                               samples=samples, cache_salt=salt)
+
+For an answer written elsewhere (``/v1/score``) pass no logprobs and no samples: the scorer
+draws the samples itself and reads the answer's token logprobs with a prefill-only request.
+Everything the scorer sees must be what the LLM saw — pseudonymized question, sources and
+answer — so call it before placeholders are restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, Field
+
+from rag.errors import LLMError
+from rag.llm_client import Completion, LLMClient, Message, SamplingLLMClient
+from rag.prompts import Source, answer_messages, reflection_messages
+from rag.settings import Settings
+from retrieval.embeddings import Embedder
+from trust import calibration as calibration_mod
+from trust.calibration import Calibration
+from trust.confidence import context_lift, token_confidence
+from trust.consistency import consistency
+from trust.grounding import ground
+from trust.presets import PRESETS, PresetName
+from trust.reflection import TOP_LOGPROBS, p_yes
+from trust.signals import Signals
+
+log = logging.getLogger("ragtrust.trust")
+T = TypeVar("T")
+
+
+class UnsupportedSentence(BaseModel):
+    text: str
+    start: int = Field(description="Character offset of the sentence in the answer.")
+    end: int
+    support: float = Field(description="Share of the sentence's claims found in the context.")
+
+
+class TrustUsage(BaseModel):
+    """What trust cost on the LLM, for cost accounting (not part of the answer's JSON)."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class TrustResult(BaseModel):
+    score: float | None = Field(description="Calibrated P(answer is correct); None when off.")
+    flagged: bool = Field(description="score < threshold.")
+    threshold: float
+    preset: PresetName
+    signals: dict[str, float | None]
+    unsupported: list[UnsupportedSentence]
+    samples: int = Field(description="Stochastic samples the consistency signal compared.")
+    usage: TrustUsage = Field(default_factory=TrustUsage, exclude=True)
+
+
+class TrustScorer:
+    """Built once per process (it holds the embedder and the calibration), shared by requests."""
+
+    def __init__(
+        self,
+        llm: LLMClient,
+        embedder: Embedder,
+        *,
+        calibration: Calibration | None = None,
+        samples: int = 5,
+        sample_temperature: float = 0.8,
+        sample_max_tokens: int = 32,
+    ) -> None:
+        self.llm = llm
+        self.embedder = embedder
+        self.calibration = calibration if calibration is not None else calibration_mod.load()
+        self.k = samples
+        self.sample_temperature = sample_temperature
+        self.sample_max_tokens = sample_max_tokens
+
+    @classmethod
+    def from_settings(cls, settings: Settings, llm: LLMClient, embedder: Embedder) -> TrustScorer:
+        return cls(
+            llm,
+            embedder,
+            calibration=calibration_mod.load(settings.trust_calibration),
+            samples=settings.trust_samples,
+            sample_temperature=settings.trust_sample_temperature,
+            sample_max_tokens=settings.trust_sample_max_tokens,
+        )
+
+    @property
+    def can_sample(self) -> bool:
+        return isinstance(self.llm, SamplingLLMClient)
+
+    async def draw_samples(
+        self, messages: list[Message], preset: PresetName, *, cache_salt: str | None = None
+    ) -> list[Completion]:
+        """The k samples the preset wants (none if it wants none, or the backend cannot)."""
+        if not (PRESETS[preset].consistency and self.can_sample and self.k > 0):
+            return []
+        assert isinstance(self.llm, SamplingLLMClient)
+        return await self.llm.sample(
+            messages,
+            n=self.k,
+            max_tokens=self.sample_max_tokens,
+            temperature=self.sample_temperature,
+            cache_salt=cache_salt,
+        )
+
+    async def score(
+        self,
+        question: str,
+        answer: str,
+        sources: Sequence[Source],
+        *,
+        preset: PresetName = "balanced",
+        threshold: float = 0.5,
+        answer_logprobs: Sequence[float] | None = None,
+        samples: Sequence[Completion] | None = None,
+        cache_salt: str | None = None,
+    ) -> TrustResult:
+        spec = PRESETS[preset]
+        if not spec.enabled:
+            return TrustResult(score=None, flagged=False, threshold=threshold, preset=preset,
+                               signals={}, unsupported=[], samples=0)  # fmt: skip
+        usage = TrustUsage()
+        messages = answer_messages(question, sources)
+        sampling = isinstance(self.llm, SamplingLLMClient)
+        need_lps = spec.confidence or spec.context_lift
+        want_forced = sampling and answer_logprobs is None and need_lps
+        want_bare = sampling and spec.context_lift
+        jobs = await asyncio.gather(
+            self._guard(self.draw_samples(messages, preset, cache_salt=cache_salt))
+            if samples is None else _done(list(samples)),
+            self._guard(self._forced(messages, answer, cache_salt, usage))
+            if want_forced else _done(None),
+            self._guard(self._forced(answer_messages(question, []), answer, cache_salt, usage))
+            if want_bare else _done(None),
+            self._guard(self._reflect(question, sources, answer, cache_salt, usage))
+            if spec.reflection and sampling else _done(None),
+        )  # fmt: skip
+        drawn, forced, bare, reflection = jobs
+        drawn = drawn or []
+        if samples is None:
+            for c in drawn[:1]:
+                usage.requests += 1
+                usage.prompt_tokens += c.prompt_tokens
+            usage.completion_tokens += sum(c.completion_tokens for c in drawn)
+        lps = list(answer_logprobs) if answer_logprobs is not None else forced
+
+        grounding = ground(answer, question, [s.text for s in sources]) if spec.grounding else None
+        agreement = None
+        if spec.consistency and drawn:
+            texts = [c.text for c in drawn]
+            agreement = await asyncio.to_thread(consistency, answer, texts, question, self.embedder)
+        signals = Signals(
+            consistency=agreement.score if agreement else None,
+            grounding=grounding.score if grounding else None,
+            confidence=token_confidence(lps) if spec.confidence and lps else None,
+            context_lift=context_lift(forced or lps or [], bare) if bare else None,
+            reflection=reflection,
+        )
+        score = self.calibration.score(signals.available())
+        return TrustResult(
+            score=None if score is None else round(score, 4),
+            flagged=score is not None and score < threshold,
+            threshold=threshold,
+            preset=preset,
+            signals=signals.as_dict(),
+            unsupported=[
+                UnsupportedSentence(
+                    text=s.sentence.text,
+                    start=s.sentence.start,
+                    end=s.sentence.end,
+                    support=round(s.support, 4),
+                )
+                for s in (grounding.unsupported() if grounding else [])
+            ],  # fmt: skip
+            samples=len(drawn),
+            usage=usage,
+        )
+
+    async def _forced(
+        self, messages: list[Message], answer: str, salt: str | None, usage: TrustUsage
+    ) -> list[float]:
+        assert isinstance(self.llm, SamplingLLMClient)
+        lps = await self.llm.continuation_logprobs(messages, answer, cache_salt=salt)
+        usage.requests += 1
+        usage.completion_tokens += 1
+        return lps
+
+    async def _reflect(
+        self, question: str, sources: Sequence[Source], answer: str, salt: str | None,
+        usage: TrustUsage,
+    ) -> float | None:  # fmt: skip
+        if not isinstance(self.llm, SamplingLLMClient):
+            return None
+        grade = await self.llm.chat(
+            reflection_messages(question, sources, answer),
+            max_tokens=1,
+            top_logprobs=TOP_LOGPROBS,
+            cache_salt=salt,
+        )
+        if not grade.top_logprobs:
+            return None
+        usage.requests += 1
+        usage.prompt_tokens += grade.prompt_tokens
+        usage.completion_tokens += grade.completion_tokens
+        return p_yes(grade.top_logprobs[0])
+
+    @staticmethod
+    async def _guard(job: Awaitable[T]) -> T | None:
+        """A signal whose LLM call fails is left out (and logged); the answer still stands."""
+        try:
+            return await job
+        except LLMError as exc:
+            log.warning("a trust signal was skipped: %s", exc.message)
+            return None
+
+
+async def _done(value: T) -> T:
+    return value
