@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from rag.cli_eval import eval_app
+from rag.cli_privacy import privacy_app
 from rag.cli_trust import trust_app
 from rag.errors import RagtrustError
 from rag.model_prep import prepare_in_llm_venv
@@ -32,6 +33,7 @@ app.add_typer(llm_app, name="llm")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(trust_app, name="trust")
 
 console = Console(stderr=True)

@@ -108,3 +108,80 @@ def _finish(
     else:
         for key, value in metrics.items():
             out.print(f"{key:>24}  {value}")
+
+
+# --- privacy (issue 5) ------------------------------------------------------------------
+
+
+@eval_app.command("pii")
+def eval_pii(
+    data: Annotated[Path, typer.Option(help="presidio-research JSON (full_text + spans).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    baseline: Annotated[
+        bool, typer.Option(help="Score out-of-the-box Presidio instead, for comparison.")
+    ] = False,
+    split: Annotated[
+        str, typer.Option(help="all, or dev/holdout (1 template in 5 held out).")
+    ] = "all",
+) -> None:
+    """PII detection, span level: micro P/R/F1, per entity type, and any_pii_recall."""
+    from rich.progress import Progress
+
+    from privacy.evaluate import baseline_detector, evaluate, load, ragtrust_detector
+    from rag.settings import get_settings
+
+    if split not in ("all", "dev", "holdout"):
+        raise typer.BadParameter("--split is all, dev or holdout")
+    entities = get_settings().privacy_entities
+    samples = load(data, split, entities)  # type: ignore[arg-type]
+    with console.status("loading the PII analyzer ..."):
+        detector = baseline_detector(entities) if baseline else ragtrust_detector(entities)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("PII eval", total=len(samples))
+        result = evaluate(samples, detector, lambda done, _: progress.update(task, completed=done))
+    result = {"mode": "presidio-out-of-the-box" if baseline else "ragtrust", **result}
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    m = result["micro"]
+    out.print(f"{result['mode']}: n={result['n']} spans={result['spans']}  "
+              f"micro P={m['precision']} R={m['recall']} F1={m['f1']}  "
+              f"any_pii_recall={result['any_pii_recall']}")  # fmt: skip
+    for name, row in result["per_entity"].items():
+        out.print(f"  {name:<18} P={row['precision']:<6} R={row['recall']:<6} F1={row['f1']:<6} "
+                  f"support={row['support']}")  # fmt: skip
+
+
+# --- retrieval (issue 3) ----------------------------------------------------------------
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl ({_id, title, text}).")],
+    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl ({_id, text}).")],
+    qrels: Annotated[Path, typer.Option(help="BEIR qrels tsv (query-id corpus-id score).")],
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    output: Annotated[Path | None, typer.Option("--out", help="One JSON line per query.")] = None,
+) -> None:
+    """Index a BEIR collection into a temporary tenant and score every query with qrels."""
+    from retrieval.beir import index_corpus, run_queries
+    from retrieval.evaluate import load_qrels, load_queries
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise typer.BadParameter("--mode is hybrid, dense or bm25")
+    labels = load_qrels(qrels)
+    questions = load_queries(queries)
+    with index_corpus(corpus, console) as session:
+        results, result = run_queries(session, questions, labels, mode, console)  # type: ignore[arg-type]
+    if output is not None:
+        with output.open("w", encoding="utf-8") as f:
+            for r in results:
+                f.write(json.dumps({"id": r.query_id, "ranked": r.ranked[:100],
+                                    "scores": [round(s, 5) for s in r.scores[:100]],
+                                    "ndcg@10": round(r.ndcg10, 5)}) + "\n")  # fmt: skip
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        for key, value in result.items():
+            out.print(f"{key:>12}  {value}")

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from privacy.entities import DEFAULT_ENTITIES, Action
+
 ROOT = Path(__file__).resolve().parent.parent
 
 Precision = Literal["bf16", "int8", "int4"]
@@ -87,6 +89,26 @@ class Settings(BaseSettings):
     port: int = 8000
     max_question_chars: int = Field(4000, ge=10)
     max_body_bytes: int = Field(1_000_000, ge=1024)
+
+    # Privacy (issue 5): defaults for every tenant; `ragtrust privacy policy set` overrides
+    # them per tenant.
+    privacy_enabled: bool = Field(
+        True, description="Pseudonymize PII in the question and context before the LLM call."
+    )
+    privacy_entities: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ENTITIES), description="Entity types protected."
+    )
+    privacy_score_threshold: float = Field(
+        0.4, ge=0.0, le=1.0, description="Minimum detection score, unless set per type."
+    )
+    privacy_thresholds: dict[str, float] = Field(
+        default_factory=dict, description='Per-type score thresholds, e.g. {"PERSON": 0.6}.'
+    )
+    privacy_actions: dict[str, Action] = Field(
+        default_factory=dict,
+        description='Per-type action: pseudonymize (default), redact or block, e.g. {"US_SSN": '
+        '"block"}.',
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

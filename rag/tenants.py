@@ -6,11 +6,12 @@ settings and the audit log will live beside it in the same database.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import DateTime, String, create_engine, event, select
+from sqlalchemy import DateTime, String, Text, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -31,12 +32,24 @@ class TenantRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class TenantPrivacyRow(Base):
+    """A tenant's privacy overrides as JSON; a table of its own so that databases created
+    before it need no migration (``create_all`` adds it)."""
+
+    __tablename__ = "tenant_privacy"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    policy: Mapped[str] = mapped_column(Text)
+
+
 class TenantRegistry(Protocol):
     def create(self, name: str, *, exist_ok: bool = False) -> bool: ...
 
     def require(self, name: str) -> None: ...
 
     def names(self) -> list[str]: ...
+
+    def privacy_overrides(self, name: str) -> dict[str, Any] | None: ...
 
 
 def make_engine(url: str) -> Engine:
@@ -88,3 +101,21 @@ class SqlTenantRegistry:
     def _exists(self, name: str) -> bool:
         with Session(self._engine) as s:
             return s.get(TenantRow, name) is not None
+
+    def privacy_overrides(self, name: str) -> dict[str, Any] | None:
+        """The tenant's privacy overrides (JSON object), or None for the defaults."""
+        with Session(self._engine) as s:
+            row = s.get(TenantPrivacyRow, name)
+            return None if row is None else dict(json.loads(row.policy))
+
+    def set_privacy_overrides(self, name: str, policy: dict[str, Any] | None) -> None:
+        self.require(name)
+        with Session(self._engine) as s, s.begin():
+            row = s.get(TenantPrivacyRow, name)
+            if policy is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(TenantPrivacyRow(name=name, policy=json.dumps(policy)))
+            else:
+                row.policy = json.dumps(policy)

@@ -1,0 +1,142 @@
+"""A tenant's privacy policy, and applying it to one request's question and context.
+
+Per entity type: ``pseudonymize`` (default; typed placeholder, restored in the answer),
+``redact`` (``<TYPE>``, never restored) or ``block`` (the request is refused with a 422 that
+names the types, never the values). Blocking applies to the question: a retrieved chunk is
+the tenant's own document, so a blocked type found there is redacted instead, and the user
+can still ask about that document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from privacy.analyzer import Detection, PiiAnalyzer
+from privacy.entities import DEFAULT_ENTITIES, SUPPORTED_ENTITIES, Action
+from privacy.vault import Vault
+
+
+class PiiBlockedError(Exception):
+    """The question holds PII of types the tenant blocks; ``types`` names them."""
+
+    def __init__(self, types: Sequence[str]) -> None:
+        self.types = sorted(set(types))
+        super().__init__(", ".join(self.types))
+
+
+class PolicyOverrides(BaseModel):
+    """What a tenant may override (stored as JSON beside the tenant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[str] | None = None
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    actions: dict[str, Action] = Field(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        unknown = {*(self.entities or ()), *self.thresholds, *self.actions} - set(
+            SUPPORTED_ENTITIES
+        )
+        if unknown:
+            raise ValueError(
+                f"unknown entity types {sorted(unknown)}; supported: {list(SUPPORTED_ENTITIES)}"
+            )
+
+
+@dataclass(frozen=True)
+class PrivacyPolicy:
+    entities: tuple[str, ...] = DEFAULT_ENTITIES
+    default_threshold: float = 0.4
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    actions: Mapping[str, Action] = field(default_factory=dict)
+
+    def detection_key(self) -> tuple[object, ...]:
+        """What decides the detections (not the actions): a cache key."""
+        return (self.entities, self.default_threshold, tuple(sorted(self.thresholds.items())))
+
+    def action(self, entity_type: str) -> Action:
+        return self.actions.get(entity_type, "pseudonymize")
+
+    def merged(self, overrides: PolicyOverrides | None) -> PrivacyPolicy:
+        if overrides is None:
+            return self
+        return PrivacyPolicy(
+            entities=tuple(overrides.entities) if overrides.entities is not None else self.entities,
+            default_threshold=self.default_threshold,
+            thresholds={**self.thresholds, **overrides.thresholds},
+            actions={**self.actions, **overrides.actions},
+        )
+
+
+@dataclass
+class Protected:
+    """One request's text as it may leave the boundary, and the vault that reverses it."""
+
+    question: str
+    chunks: list[str]
+    vault: Vault
+    entities: dict[str, int]  # distinct values protected, per type
+
+
+class PrivacyGuard:
+    """Applies a policy with the shared analyzer; every call gets a fresh vault.
+
+    Retrieved chunks are the tenant's stored documents and come back again and again, so
+    their detections (offsets and types, keyed by a hash of the text, never the text) are
+    cached; questions are always analysed afresh.
+    """
+
+    def __init__(self, analyzer: PiiAnalyzer, cache_size: int = 4096) -> None:
+        self.analyzer = analyzer
+        self._cache: OrderedDict[tuple[object, ...], list[Detection]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def detect(self, text: str, policy: PrivacyPolicy) -> list[Detection]:
+        return self.analyzer.analyze(
+            text, policy.entities, policy.thresholds, policy.default_threshold
+        )
+
+    def detect_cached(self, text: str, policy: PrivacyPolicy) -> list[Detection]:
+        key = (hashlib.sha256(text.encode()).digest(), *policy.detection_key())
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        dets = self.detect(text, policy)
+        with self._lock:
+            self._cache[key] = dets
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return dets
+
+    def protect(self, question: str, chunks: Sequence[str], policy: PrivacyPolicy) -> Protected:
+        q_dets = self.detect(question, policy)
+        blocked = [d.entity_type for d in q_dets if policy.action(d.entity_type) == "block"]
+        if blocked:
+            raise PiiBlockedError(blocked)
+        vault = Vault()
+        redacted: Counter[str] = Counter()
+        seen_redacted: set[tuple[str, str]] = set()
+
+        def apply(text: str, dets: list[Detection]) -> str:
+            keep = [d for d in dets if policy.action(d.entity_type) == "pseudonymize"]
+            drop = [d for d in dets if policy.action(d.entity_type) != "pseudonymize"]
+            for d in drop:
+                key = (d.entity_type, " ".join(text[d.start : d.end].split()).casefold())
+                if key not in seen_redacted:
+                    seen_redacted.add(key)
+                    redacted[d.entity_type] += 1
+            return vault.pseudonymize(text, keep, redact=drop)
+
+        safe_q = apply(question, q_dets)
+        safe_chunks = [apply(c, self.detect_cached(c, policy)) for c in chunks]
+        counts = Counter(vault.counts()) + redacted
+        return Protected(safe_q, safe_chunks, vault, dict(sorted(counts.items())))
