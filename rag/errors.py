@@ -5,7 +5,8 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
 
     RagtrustError
     ├── InvalidRequest          400  the request is well-formed JSON but makes no sense
-    │   └── EmptyDocument       422  a document has no extractable text
+    │   ├── EmptyDocument       422  a document has no extractable text
+    │   └── PiiBlocked          422  the question holds PII of a type the tenant blocks
     ├── UnknownTenant           404  no tenant of that name exists
     ├── NotFound                404  a document or other resource does not exist
     ├── LLMError                503  the LLM server cannot answer right now
@@ -36,6 +37,13 @@ class InvalidRequest(RagtrustError):
 class EmptyDocument(InvalidRequest):
     status_code = 422
     code = "empty_document"
+
+
+class PiiBlocked(InvalidRequest):
+    """Names the entity types only: the values must not reach a log or a client."""
+
+    status_code = 422
+    code = "pii_blocked"
 
 
 class UnknownTenant(RagtrustError):

@@ -1,7 +1,10 @@
-"""The answer flow: tenant check -> retrieval inside the boundary -> generation -> citations.
+"""The answer flow: tenant check -> retrieval inside the boundary -> privacy -> generation
+-> restore -> citations.
 
-Routes call this; this calls the packages. Blocking work (embedding, FAISS) runs in a worker
-thread so one slow retrieval never stalls the event loop serving other requests.
+Routes call this; this calls the packages. Blocking work (embedding, FAISS, Presidio) runs in
+a worker thread so one slow request never stalls the event loop serving other requests.
+Only pseudonymized text crosses the boundary to the LLM; the vault that reverses it lives in
+this call's frame and nowhere else.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+from privacy.analyzer import PiiAnalyzer
+from privacy.policy import PiiBlockedError, PolicyOverrides, PrivacyGuard, PrivacyPolicy, Protected
+from privacy.vault import Vault
 from rag.citations import cited_indices
-from rag.errors import InvalidRequest
+from rag.errors import InvalidRequest, PiiBlocked
 from rag.llm_client import LLMClient
 from rag.prompts import NO_ANSWER, Source, answer_messages
-from rag.protocol import AnswerRequest, AnswerResponse, Citation, Usage
+from rag.protocol import AnswerRequest, AnswerResponse, Citation, PrivacySummary, Usage
 from rag.settings import Settings
 from rag.tenants import TenantRegistry
 from retrieval.retriever import Retriever
@@ -39,12 +45,43 @@ class _Timer:
 
 class AnswerPipeline:
     def __init__(
-        self, settings: Settings, tenants: TenantRegistry, retriever: Retriever, llm: LLMClient
+        self,
+        settings: Settings,
+        tenants: TenantRegistry,
+        retriever: Retriever,
+        llm: LLMClient,
+        privacy: PrivacyGuard | None = None,
     ) -> None:
         self.settings = settings
         self.tenants = tenants
         self.retriever = retriever
         self.llm = llm
+        if privacy is None and settings.privacy_enabled:
+            privacy = PrivacyGuard(PiiAnalyzer())  # spaCy loads once, here, at startup
+        self.privacy = privacy
+
+    def privacy_policy(self, tenant: str) -> PrivacyPolicy:
+        s = self.settings
+        base = PrivacyPolicy(
+            entities=tuple(s.privacy_entities),
+            default_threshold=s.privacy_score_threshold,
+            thresholds=s.privacy_thresholds,
+            actions=s.privacy_actions,
+        )
+        overrides = self.tenants.privacy_overrides(tenant)
+        return base.merged(PolicyOverrides.model_validate(overrides) if overrides else None)
+
+    async def _protect(self, tenant: str, question: str, texts: list[str]) -> Protected:
+        if self.privacy is None:
+            return Protected(question, texts, Vault(), {})
+        policy = await asyncio.to_thread(self.privacy_policy, tenant)
+        try:
+            return await asyncio.to_thread(self.privacy.protect, question, texts, policy)
+        except PiiBlockedError as exc:
+            raise PiiBlocked(
+                f"the question contains {', '.join(exc.types)}, which this tenant does not "
+                "accept; remove it and ask again"
+            ) from None
 
     async def answer(self, tenant: str, req: AnswerRequest, *, request_id: str) -> AnswerResponse:
         question = req.question.strip()
@@ -59,18 +96,24 @@ class AnswerPipeline:
         k = req.top_k or self.settings.top_k
         hits = await asyncio.to_thread(self.retriever.search, tenant, question, k)
         timer.lap("retrieval")
+        # Titles go to the model too, so they are protected with the chunk texts.
+        safe = await self._protect(
+            tenant, question, [h.chunk.title for h in hits] + [h.chunk.text for h in hits]
+        )
+        safe_titles, safe_texts = safe.chunks[: len(hits)], safe.chunks[len(hits) :]
+        timer.lap("privacy")
 
         if not hits:
             text, usage = NO_ANSWER, Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
         else:
-            sources = [Source(h.chunk.title, h.chunk.text) for h in hits]
+            sources = [Source(t, c) for t, c in zip(safe_titles, safe_texts, strict=True)]
             completion = await self.llm.chat(
-                answer_messages(question, sources),
+                answer_messages(safe.question, sources),
                 max_tokens=self.settings.max_answer_tokens,
                 temperature=0.0,
                 cache_salt=cache_salt(tenant),
             )
-            text = completion.text.strip()
+            text = safe.vault.restore(completion.text).strip()
             usage = Usage(
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
@@ -98,6 +141,7 @@ class AnswerPipeline:
             model=self.llm.model,
             usage=usage,
             timings_ms=timer.done(),
+            privacy=PrivacySummary(entities=safe.entities),
         )
 
 

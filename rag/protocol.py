@@ -36,6 +36,14 @@ class Usage(BaseModel):
     total_tokens: int
 
 
+class PrivacySummary(BaseModel):
+    entities: dict[str, int] = Field(
+        default_factory=dict,
+        description="Distinct PII values per entity type kept from the LLM (question and "
+        'context), e.g. {"PERSON": 2}.',
+    )
+
+
 class AnswerResponse(BaseModel):
     request_id: str
     answer: str
@@ -43,6 +51,7 @@ class AnswerResponse(BaseModel):
     model: str
     usage: Usage
     timings_ms: dict[str, float]
+    privacy: PrivacySummary = Field(default_factory=PrivacySummary)
 
 
 class ErrorDetail(BaseModel):
@@ -66,7 +75,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         400: "Invalid request",
         404: "Unknown tenant",
         413: "Request body too large",
-        422: "Validation error",
+        422: "Validation error, or PII of a type the tenant blocks (code pii_blocked)",
         500: "Internal error",
         503: "LLM unavailable or timed out (see Retry-After)",
     }.items()
