@@ -133,7 +133,7 @@ def eval_pii(
     if split not in ("all", "dev", "holdout"):
         raise typer.BadParameter("--split is all, dev or holdout")
     entities = get_settings().privacy_entities
-    samples = load(data, split, entities)  # type: ignore[arg-type]
+    samples = load(data, split, entities)
     with console.status("loading the PII analyzer ..."):
         detector = baseline_detector(entities) if baseline else ragtrust_detector(entities)
     with Progress(console=console, transient=True) as progress:
