@@ -127,13 +127,15 @@ def eval_pii(
     """PII detection, span level: micro P/R/F1, per entity type, and any_pii_recall."""
     from rich.progress import Progress
 
-    from privacy.evaluate import baseline_detector, evaluate, load, ragtrust_detector
+    from typing import cast
+
+    from privacy.evaluate import Split, baseline_detector, evaluate, load, ragtrust_detector
     from rag.settings import get_settings
 
     if split not in ("all", "dev", "holdout"):
         raise typer.BadParameter("--split is all, dev or holdout")
     entities = get_settings().privacy_entities
-    samples = load(data, split, entities)
+    samples = load(data, cast(Split, split), entities)
     with console.status("loading the PII analyzer ..."):
         detector = baseline_detector(entities) if baseline else ragtrust_detector(entities)
     with Progress(console=console, transient=True) as progress:
