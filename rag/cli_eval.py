@@ -125,9 +125,9 @@ def eval_pii(
     ] = "all",
 ) -> None:
     """PII detection, span level: micro P/R/F1, per entity type, and any_pii_recall."""
-    from rich.progress import Progress
-
     from typing import cast
+
+    from rich.progress import Progress
 
     from privacy.evaluate import Split, baseline_detector, evaluate, load, ragtrust_detector
     from rag.settings import get_settings
