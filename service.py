@@ -11,13 +11,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from rag import http_errors
-from rag.deps import AppState, PipelineDep, StateDep, TenantDep
+from rag.deps import AppState, DocumentsDep, PipelineDep, StateDep, TenantDep
+from rag.documents import DocumentManager, Upload
 from rag.middleware import limits
 from rag.pipeline import AnswerPipeline
-from rag.protocol import ERROR_RESPONSES, AnswerRequest, AnswerResponse, Health
+from rag.protocol import (
+    ERROR_RESPONSES,
+    AnswerRequest,
+    AnswerResponse,
+    DeletedDocument,
+    DocumentList,
+    DocumentsRequest,
+    DocumentsResponse,
+    Health,
+)
 from rag.runtime import build_retriever, build_tenants, llm_client
 from rag.settings import get_settings
 
@@ -31,7 +44,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     retriever = await asyncio.to_thread(build_retriever, settings)
     async with llm_client(settings) as llm:
         app.state.ragtrust = AppState(
-            settings, AnswerPipeline(settings, tenants, retriever, llm), llm
+            settings,
+            AnswerPipeline(settings, tenants, retriever, llm),
+            llm,
+            DocumentManager(settings, tenants, retriever),
         )
         log.info(banner(settings.host, settings.port))
         yield
@@ -55,7 +71,9 @@ app = FastAPI(
     lifespan=lifespan,
 )
 http_errors.install(app)
-for middleware, options in limits(settings.max_body_bytes):
+# Uploads may be large (multipart adds a little framing); everything else stays small.
+upload_limit = {"/v1/documents": settings.max_document_bytes + 64 * 1024}
+for middleware, options in limits(settings.max_body_bytes, upload_limit):
     app.add_middleware(middleware, **options)
 
 
@@ -79,3 +97,62 @@ async def answer(
 ) -> AnswerResponse:
     """Answer a question from the tenant's documents, with citations."""
     return await pipeline.answer(tenant, body, request_id=request.state.request_id)
+
+
+_DOCUMENTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentsRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }  # fmt: skip
+            },
+        },
+    }
+}
+
+
+@app.post("/v1/documents", response_model=DocumentsResponse, tags=["documents"],
+          responses=ERROR_RESPONSES, openapi_extra=_DOCUMENTS_BODY)  # fmt: skip
+async def add_documents(
+    request: Request, tenant: TenantDep, documents: DocumentsDep
+) -> DocumentsResponse:
+    """Index documents: JSON ``{"documents": [...]}`` or multipart ``files`` (text, Markdown,
+    HTML, PDF, JSONL). Each one is reported; a bad file does not stop the rest."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1000, max_part_size=settings.max_document_bytes) as form:
+            uploads = [
+                Upload(f.filename or "upload", f.content_type, await f.read())
+                for f in form.getlist("files")
+                if isinstance(f, UploadFile)
+            ]
+        if not uploads:
+            missing = {"type": "missing", "loc": ("body", "files"), "msg": "no files in the form"}
+            raise RequestValidationError([missing])
+        return await documents.add_uploads(tenant, uploads)
+    try:
+        body = DocumentsRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    return await documents.add_json(tenant, body.documents)
+
+
+@app.get("/v1/documents", response_model=DocumentList, tags=["documents"],
+         responses=ERROR_RESPONSES)  # fmt: skip
+async def list_documents(tenant: TenantDep, documents: DocumentsDep) -> DocumentList:
+    """The tenant's documents and their chunk counts."""
+    return await documents.list(tenant)
+
+
+@app.delete("/v1/documents/{document_id:path}", response_model=DeletedDocument,
+            tags=["documents"], responses=ERROR_RESPONSES)  # fmt: skip
+async def delete_document(
+    document_id: str, tenant: TenantDep, documents: DocumentsDep
+) -> DeletedDocument:
+    """Remove a document from every index of the tenant."""
+    return await documents.delete(tenant, document_id)

@@ -111,12 +111,15 @@ def tenants_list() -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt, .md).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files and folders: .txt .md .html .pdf, and .jsonl for bulk."),
+    ],
     tenant: Annotated[str, typer.Option(help="Tenant that owns the documents.")],
 ) -> None:
-    """Index documents into a tenant (re-ingesting a document replaces it)."""
+    """Index documents into a tenant (re-ingesting a document id replaces it)."""
     from rag.runtime import build_retriever, build_tenants
-    from retrieval.ingest import iter_files, load_file
+    from retrieval.loaders import iter_files, load_file
 
     settings = get_settings()
     try:
@@ -125,12 +128,15 @@ def ingest(
     except RagtrustError as exc:
         raise _fail(exc.message) from None
     docs, errors = [], {}
-    for f in files:
-        root = next((p for p in paths if p.is_dir() and f.is_relative_to(p)), None)
-        try:
-            docs.append(load_file(f, root=root))
-        except RagtrustError as exc:
-            errors[str(f)] = exc.message
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("reading files", total=len(files))
+        for f in files:
+            root = next((p for p in paths if p.is_dir() and f.is_relative_to(p)), None)
+            try:
+                docs += load_file(f, root=root, max_bytes=settings.max_document_bytes)
+            except RagtrustError as exc:
+                errors[str(f)] = exc.message
+            progress.advance(task)
     with console.status("loading the embedding model ..."):
         retriever = build_retriever(settings)
     with Progress(console=console, transient=True) as progress:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from rag.documents import DocumentManager
 from rag.llm_client import LLMClient
 from rag.pipeline import AnswerPipeline
 from rag.settings import Settings
@@ -21,6 +22,7 @@ class AppState:
     settings: Settings
     pipeline: AnswerPipeline
     llm: LLMClient
+    documents: DocumentManager
 
 
 def get_state(request: Request) -> AppState:
@@ -32,6 +34,10 @@ def get_pipeline(state: Annotated[AppState, Depends(get_state)]) -> AnswerPipeli
     return state.pipeline
 
 
+def get_documents(state: Annotated[AppState, Depends(get_state)]) -> DocumentManager:
+    return state.documents
+
+
 def get_tenant(
     x_tenant: Annotated[str, Header(description="The tenant whose documents answer.")],
 ) -> str:
@@ -41,3 +47,4 @@ def get_tenant(
 StateDep = Annotated[AppState, Depends(get_state)]
 PipelineDep = Annotated[AnswerPipeline, Depends(get_pipeline)]
 TenantDep = Annotated[str, Depends(get_tenant)]
+DocumentsDep = Annotated[DocumentManager, Depends(get_documents)]

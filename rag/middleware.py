@@ -35,19 +35,24 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self._message = f"request body larger than {max_bytes} bytes"
+        self.default = max_bytes
+        self.per_path = per_path or {}  # path prefix -> limit (document uploads are larger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((n for p, n in self.per_path.items() if path.startswith(p)), self.default)
+        too_large = f"request body larger than {limit} bytes"
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(too_large, scope, receive, send)
             return
         seen = 0
         started = False
@@ -57,10 +62,10 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # An HTTPException passes FastAPI's body parsing unchanged, so the
                     # route answers 413 rather than "error parsing the body".
-                    raise HTTPException(413, self._message)
+                    raise HTTPException(413, too_large)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -73,13 +78,18 @@ class BodySizeLimitMiddleware:
         except HTTPException as exc:
             if exc.status_code != 413 or started:
                 raise
-            await self._reject(scope, receive, send)
+            await self._reject(too_large, scope, receive, send)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, self._message, "body_too_large")
+    async def _reject(self, message: str, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, message, "body_too_large")
         await response(scope, receive, send)
 
 
-def limits(max_body_bytes: int) -> list[tuple[type, dict[str, Any]]]:
+def limits(
+    max_body_bytes: int, per_path: dict[str, int] | None = None
+) -> list[tuple[type, dict[str, Any]]]:
     """Middleware in the order they wrap the app (outermost last)."""
-    return [(BodySizeLimitMiddleware, {"max_bytes": max_body_bytes}), (RequestIdMiddleware, {})]
+    return [
+        (BodySizeLimitMiddleware, {"max_bytes": max_body_bytes, "per_path": per_path}),
+        (RequestIdMiddleware, {}),
+    ]

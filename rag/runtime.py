@@ -14,9 +14,10 @@ from rag import llm_server
 from rag.llm_client import LLMClient, OpenAICompatibleClient
 from rag.settings import Settings
 from rag.tenants import SqlTenantRegistry, make_engine
-from retrieval.embeddings import SentenceTransformerEmbedder
-from retrieval.retriever import Retriever
-from retrieval.store import FaissStore
+from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
+from retrieval.onnx_embedder import OnnxEmbedder, export_int8
+from retrieval.retriever import HybridParams, Retriever
+from retrieval.store import IndexStore
 
 log = logging.getLogger("ragtrust")
 
@@ -26,11 +27,22 @@ def build_tenants(settings: Settings) -> SqlTenantRegistry:
     return SqlTenantRegistry(make_engine(settings.db_url))
 
 
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_backend == "torch" or settings.embedding_model:
+        return SentenceTransformerEmbedder(settings.embedding_model or None)
+    return OnnxEmbedder(export_int8(settings.embedder_path))
+
+
 def build_retriever(settings: Settings) -> Retriever:
-    embedder = SentenceTransformerEmbedder(settings.embedding_model or None)
-    store = FaissStore(settings.indexes_dir, embedder.dim)
+    embedder = build_embedder(settings)
+    store = IndexStore(settings.indexes_dir, embedder.dim)
+    params = HybridParams(candidates=settings.retrieval_candidates)
     return Retriever(
-        embedder, store, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+        embedder,
+        store,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        params=params,
     )
 
 

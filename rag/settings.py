@@ -61,6 +61,18 @@ class Settings(BaseSettings):
 
     # Retrieval
     embedding_model: str = Field("", description="SentenceTransformer path; empty = packaged.")
+    embedding_backend: Literal["onnx-int8", "torch"] = Field(
+        "onnx-int8",
+        description="onnx-int8: the same model with int8 weights under ONNX Runtime, ~2.6x "
+        "faster ingestion on CPU; torch: the fp32 sentence-transformers model.",
+    )
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid")
+    retrieval_candidates: int = Field(
+        100, ge=10, le=2000, description="Candidates each retriever hands to fusion."
+    )
+    max_document_bytes: int = Field(
+        20_000_000, ge=1024, description="Largest file or upload accepted for ingestion."
+    )
     chunk_size: int = Field(500, ge=100, description="Characters per chunk.")
     chunk_overlap: int = Field(80, ge=0)
     top_k: int = Field(3, ge=1, le=50, description="Chunks given to the model.")
@@ -117,6 +129,10 @@ class Settings(BaseSettings):
         if bool(self.llm_base_url) != bool(self.llm_model):
             raise ValueError("set RAGTRUST_LLM_BASE_URL and RAGTRUST_LLM_MODEL together")
         return self
+
+    @property
+    def embedder_path(self) -> Path:
+        return self.models_dir / "all-minilm-l6-v2-int8.onnx"
 
     @property
     def indexes_dir(self) -> Path:

@@ -1,4 +1,12 @@
-"""The retrieval facade the answer pipeline uses: ingest documents, search a tenant's chunks."""
+"""The retrieval facade: ingest and delete documents, search a tenant's chunks.
+
+Hybrid search runs BM25 and dense retrieval over the same tenant snapshot, fuses the two
+candidate lists (convex combination of normalized scores), and, where the query is a
+sentence rather than a keyword or two, adds one round of pseudo-relevance feedback on the
+dense side: the query vector is moved toward the best fused chunks (Rocchio) and the dense
+list re-scored. That is the re-ranking stage built from what runs offline here; it costs one
+more FAISS search, no model call.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.errors import RagtrustError
+from retrieval.chunking import split
 from retrieval.embeddings import Embedder
-from retrieval.ingest import split
-from retrieval.store import FaissStore
-from retrieval.types import Document, Hit
+from retrieval.fusion import Ranked, convex
+from retrieval.store import IndexStore, Snapshot
+from retrieval.types import Chunk, Document, Filters, Hit, Mode
 
 EMBED_BATCH = 256
+
+
+@dataclass(frozen=True)
+class HybridParams:
+    """Defaults from the literature, not fitted to any one collection."""
+
+    bm25_weight: float = 0.5  # convex fusion weight of the lexical list
+    candidates: int = 100  # per retriever, before fusion
+    feedback_docs: int = 3  # Rocchio: top fused chunks the query moves toward
+    feedback_weight: float = 0.5  # ... and how far
 
 
 @dataclass
@@ -21,17 +40,26 @@ class IngestReport:
     documents: int = 0
     chunks: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # doc id -> why it was skipped
+    chunks_per_document: dict[str, int] = field(default_factory=dict)
 
 
 class Retriever:
     def __init__(
-        self, embedder: Embedder, store: FaissStore, *, chunk_size: int, chunk_overlap: int
+        self,
+        embedder: Embedder,
+        store: IndexStore,
+        *,
+        chunk_size: int,
+        chunk_overlap: int,
+        params: HybridParams | None = None,
     ) -> None:
         self.embedder = embedder
         self.store = store
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
+        self.params = params or HybridParams()
 
+    # -- writing --------------------------------------------------------------------------
     def ingest(
         self,
         tenant: str,
@@ -45,12 +73,16 @@ class Retriever:
         """
         report = IngestReport()
         chunks = []
-        for doc in documents:
+        latest = {doc.doc_id: doc for doc in documents}  # an id given twice: the last one wins
+        for doc in latest.values():
             try:
-                chunks += split(doc, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
-                report.documents += 1
+                pieces = split(doc, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
             except RagtrustError as exc:
                 report.errors[doc.doc_id] = exc.message
+                continue
+            chunks += pieces
+            report.documents += 1
+            report.chunks_per_document[doc.doc_id] = len(pieces)
         if not chunks:
             return report
         texts = [f"{c.title}\n{c.text}" for c in chunks]
@@ -63,6 +95,56 @@ class Retriever:
         report.chunks = len(chunks)
         return report
 
-    def search(self, tenant: str, query: str, k: int) -> list[Hit]:
+    def delete(self, tenant: str, doc_ids: Sequence[str]) -> int:
+        """Remove documents from every index; the number of chunks removed."""
+        return self.store.delete(tenant, doc_ids)
+
+    # -- reading --------------------------------------------------------------------------
+    def chunks(self, tenant: str) -> list[Chunk]:
+        snap = self.store.snapshot(tenant)
+        return snap.chunks if snap else []
+
+    def search(
+        self,
+        tenant: str,
+        query: str,
+        k: int,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        snap = self.store.snapshot(tenant)
+        if snap is None or not snap.chunks or not query.strip():
+            return []
+        ids, scores = self.rank(snap, query, max(k, 1), mode=mode, filters=filters)
+        return [Hit(snap.chunks[i], float(s)) for i, s in zip(ids[:k], scores[:k], strict=True)]
+
+    def rank(
+        self,
+        snap: Snapshot,
+        query: str,
+        depth: int,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+    ) -> Ranked:
+        """Chunk positions in ``snap`` and scores, best first, at least ``depth`` deep
+        where the index has that many matches."""
+        p = self.params
+        mask = snap.mask(filters) if filters else None
+        n = max(depth, p.candidates)
+        if mode == "bm25":
+            return snap.bm25.search(query, n, mask)
         vector = self.embedder.encode([query])[0]
-        return self.store.search(tenant, vector, k)
+        dense = snap.dense_search(vector, n, mask)
+        if mode == "dense":
+            return dense
+        lexical = snap.bm25.search(query, n, mask)
+        fused = convex([lexical, dense], [p.bm25_weight, 1 - p.bm25_weight])
+        if p.feedback_docs and len(fused[0]) >= p.feedback_docs:
+            top = snap.dense.reconstruct_batch(fused[0][: p.feedback_docs])
+            moved = vector + p.feedback_weight * top.mean(axis=0)
+            moved /= np.linalg.norm(moved)
+            dense = snap.dense_search(moved, n, mask)
+            fused = convex([lexical, dense], [p.bm25_weight, 1 - p.bm25_weight])
+        return fused

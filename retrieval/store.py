@@ -1,126 +1,81 @@
-"""Per-tenant dense index on disk: a FAISS inner-product index plus its chunk records.
+"""Per-tenant indexes on disk: FAISS dense vectors, a BM25 index and the chunk records,
+written together as one immutable version.
 
-Each write produces a new immutable version directory and then atomically swaps the
-tenant's ``CURRENT`` pointer (``os.replace``), so a crash mid-write leaves the previous
-version in use and readers never see a half-written index. Readers cache the loaded
-version and reload when the pointer moves, so the CLI can ingest while the service runs.
-Tenants are separate directories and separate FAISS indexes: a search cannot cross them.
+Each write builds a new version directory and then atomically swaps the tenant's ``CURRENT``
+pointer (``os.replace``), so a crash mid-write leaves the previous version in use and readers
+never see a half-written index. Writers of one tenant are serialized across processes with
+a file lock (the CLI can ingest while the service runs); readers keep the snapshot they
+loaded and pick up a new version when the pointer moves. Tenants are separate directories
+and separate indexes: a search cannot cross them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from retrieval.types import Chunk, Hit
+from retrieval.bm25 import Bm25Index
+from retrieval.types import Chunk, Filters
 
 _POINTER = "CURRENT"
 _KEEP_VERSIONS = 2
 
 
-@dataclass
-class _Loaded:
+@dataclass(frozen=True)
+class Snapshot:
+    """One tenant's indexes at one version; immutable, so a query can hold it while a
+    writer publishes the next version."""
+
     version: str
-    index: faiss.Index
+    dense: faiss.Index
+    bm25: Bm25Index
     chunks: list[Chunk]
 
+    def mask(self, filters: Filters) -> np.ndarray:
+        return np.fromiter((filters.admits(c) for c in self.chunks), bool, len(self.chunks))
 
-class FaissStore:
+    def dense_search(
+        self, query: np.ndarray, k: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if not self.chunks or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        params = None
+        if mask is not None:
+            allowed = np.flatnonzero(mask).astype(np.int64)
+            if not len(allowed):
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBatch(allowed)
+        scores, ids = self.dense.search(
+            query.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)), params=params
+        )
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+
+class IndexStore:
     def __init__(self, root: Path, dim: int) -> None:
         self.root = root
         self.dim = dim
-        self._cache: dict[str, _Loaded] = {}
-        self._write_locks: dict[str, threading.Lock] = {}
+        self._cache: dict[str, Snapshot] = {}
+        self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     # -- reading --------------------------------------------------------------------------
-    def search(self, tenant: str, query: np.ndarray, k: int) -> list[Hit]:
-        loaded = self._load(tenant)
-        if loaded is None or not loaded.chunks:
-            return []
-        scores, ids = loaded.index.search(query.reshape(1, -1).astype(np.float32), k)
-        return [
-            Hit(loaded.chunks[i], float(s))
-            for s, i in zip(scores[0], ids[0], strict=True)
-            if i >= 0
-        ]
-
-    def count(self, tenant: str) -> int:
-        loaded = self._load(tenant)
-        return len(loaded.chunks) if loaded else 0
-
-    def document_ids(self, tenant: str) -> list[str]:
-        loaded = self._load(tenant)
-        return sorted({c.doc_id for c in loaded.chunks}) if loaded else []
-
-    # -- writing --------------------------------------------------------------------------
-    def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Add chunks; any earlier chunks of the same documents are replaced."""
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
-        replaced = {c.doc_id for c in chunks}
-        with self._write_lock(tenant):
-            self._rewrite(tenant, keep=lambda c: c.doc_id not in replaced, add=(chunks, vectors))
-
-    def delete(self, tenant: str, doc_ids: Iterable[str]) -> int:
-        gone = set(doc_ids)
-        with self._write_lock(tenant):
-            before = self.count(tenant)
-            self._rewrite(tenant, keep=lambda c: c.doc_id not in gone, add=None)
-            return before - self.count(tenant)
-
-    def _rewrite(
-        self,
-        tenant: str,
-        keep: Callable[[Chunk], bool],
-        add: tuple[list[Chunk], np.ndarray] | None,
-    ) -> None:
-        old = self._load(tenant)
-        chunks: list[Chunk] = []
-        parts: list[np.ndarray] = []
-        if old is not None and old.chunks:
-            mask = [keep(c) for c in old.chunks]
-            chunks = [c for c, m in zip(old.chunks, mask, strict=True) if m]
-            parts.append(old.index.reconstruct_n(0, old.index.ntotal)[np.asarray(mask)])
-        if add is not None:
-            chunks += add[0]
-            parts.append(np.asarray(add[1], dtype=np.float32))
-        vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
-        index = faiss.IndexFlatIP(self.dim)
-        index.add(vectors)
-
-        tenant_dir = self.root / tenant
-        version = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
-        tmp = tenant_dir / f".tmp-{version}"
-        tmp.mkdir(parents=True)
-        faiss.write_index(index, str(tmp / "dense.faiss"))
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        _fsync_dir(tmp)
-        tmp.rename(tenant_dir / version)
-        pointer_tmp = tenant_dir / f".{_POINTER}.tmp"
-        pointer_tmp.write_text(version)
-        os.replace(pointer_tmp, tenant_dir / _POINTER)
-        self._cache[tenant] = _Loaded(version, index, chunks)
-        # Keep the previous version too: a reader in another process may have just read the
-        # old pointer and not yet opened its files.
-        versions = sorted(p for p in tenant_dir.iterdir() if p.name.startswith("v"))
-        for stale in versions[:-_KEEP_VERSIONS]:
-            shutil.rmtree(stale, ignore_errors=True)
-
-    # -- plumbing -------------------------------------------------------------------------
-    def _load(self, tenant: str) -> _Loaded | None:
+    def snapshot(self, tenant: str) -> Snapshot | None:
+        """The tenant's current indexes (None before its first ingest)."""
         pointer = self.root / tenant / _POINTER
         try:
             version = pointer.read_text().strip()
@@ -130,19 +85,107 @@ class FaissStore:
         if cached and cached.version == version:
             return cached
         vdir = self.root / tenant / version
-        index = faiss.read_index(str(vdir / "dense.faiss"))
         with (vdir / "chunks.jsonl").open(encoding="utf-8") as f:
             chunks = [Chunk(**json.loads(line)) for line in f if line.strip()]
-        loaded = _Loaded(version, index, chunks)
-        self._cache[tenant] = loaded
-        return loaded
+        snap = Snapshot(
+            version, faiss.read_index(str(vdir / "dense.faiss")), Bm25Index.load(vdir / "bm25"),
+            chunks,
+        )  # fmt: skip
+        self._cache[tenant] = snap
+        return snap
 
-    def _write_lock(self, tenant: str) -> threading.Lock:
+    def count(self, tenant: str) -> int:
+        snap = self.snapshot(tenant)
+        return len(snap.chunks) if snap else 0
+
+    def document_ids(self, tenant: str) -> list[str]:
+        snap = self.snapshot(tenant)
+        return sorted({c.doc_id for c in snap.chunks}) if snap else []
+
+    # -- writing --------------------------------------------------------------------------
+    def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Add chunks; any earlier chunks of the same documents are replaced."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        replaced = {c.doc_id for c in chunks}
+        with self._writing(tenant):
+            self._rewrite(tenant, keep=lambda c: c.doc_id not in replaced, add=(chunks, vectors))
+
+    def delete(self, tenant: str, doc_ids: Iterable[str]) -> int:
+        """Remove documents from every index; returns how many chunks went."""
+        gone = set(doc_ids)
+        with self._writing(tenant):
+            before = self.count(tenant)
+            if not any(c.doc_id in gone for c in self._chunks(tenant)):
+                return 0
+            self._rewrite(tenant, keep=lambda c: c.doc_id not in gone, add=None)
+            return before - self.count(tenant)
+
+    def _chunks(self, tenant: str) -> list[Chunk]:
+        snap = self.snapshot(tenant)
+        return snap.chunks if snap else []
+
+    def _rewrite(
+        self,
+        tenant: str,
+        keep: Callable[[Chunk], bool],
+        add: tuple[list[Chunk], np.ndarray] | None,
+    ) -> None:
+        old = self.snapshot(tenant)
+        chunks: list[Chunk] = []
+        parts: list[np.ndarray] = []
+        if old is not None and old.chunks:
+            mask = np.fromiter((keep(c) for c in old.chunks), bool, len(old.chunks))
+            chunks = [c for c, m in zip(old.chunks, mask, strict=True) if m]
+            parts.append(old.dense.reconstruct_n(0, old.dense.ntotal)[mask])
+        if add is not None:
+            chunks += add[0]
+            parts.append(np.asarray(add[1], dtype=np.float32))
+        vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
+        dense = faiss.IndexFlatIP(self.dim)
+        dense.add(vectors)
+        bm25 = Bm25Index.build([f"{c.title}\n{c.text}" for c in chunks])
+
+        tenant_dir = self.root / tenant
+        version = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+        tmp = tenant_dir / f".tmp-{version}"
+        tmp.mkdir(parents=True)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        bm25.save(tmp / "bm25")
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        _fsync_tree(tmp)
+        tmp.rename(tenant_dir / version)
+        pointer_tmp = tenant_dir / f".{_POINTER}.tmp"
+        pointer_tmp.write_text(version)
+        os.replace(pointer_tmp, tenant_dir / _POINTER)
+        self._cache[tenant] = Snapshot(version, dense, bm25, chunks)
+        # Keep the previous version too: a reader in another process may have just read the
+        # old pointer and not yet opened its files.
+        versions = sorted(p for p in tenant_dir.iterdir() if p.name.startswith("v"))
+        for stale in versions[:-_KEEP_VERSIONS]:
+            shutil.rmtree(stale, ignore_errors=True)
+        for leftover in tenant_dir.glob(".tmp-*"):  # from a writer that crashed
+            if leftover != tmp:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    @contextmanager
+    def _writing(self, tenant: str) -> Iterator[None]:
         with self._guard:
-            return self._write_locks.setdefault(tenant, threading.Lock())
+            lock = self._locks.setdefault(tenant, threading.Lock())
+        tenant_dir = self.root / tenant
+        tenant_dir.mkdir(parents=True, exist_ok=True)
+        with lock, (tenant_dir / ".lock").open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def _fsync_dir(path: Path) -> None:
-    for p in path.iterdir():
-        with p.open("rb") as f:
-            os.fsync(f.fileno())
+def _fsync_tree(path: Path) -> None:
+    for p in path.rglob("*"):
+        if p.is_file():
+            with p.open("rb") as f:
+                os.fsync(f.fileno())

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from rag.errors import EmptyDocument, InvalidRequest
-from retrieval.ingest import iter_files, load_file, split
-from retrieval.types import Document
+from retrieval.loaders import iter_files, load_bytes, load_file
+from tests.pdf_maker import make_pdf
 
 
 def test_markdown_title_comes_from_its_heading(tmp_path: Path) -> None:
     f = tmp_path / "travel.md"
     f.write_text("# Travel Policy\n\nTrains are booked second class.\n")
-    doc = load_file(f, root=tmp_path)
+    [doc] = load_file(f, root=tmp_path)
     assert (doc.doc_id, doc.title) == ("travel.md", "Travel Policy")
 
 
@@ -20,41 +21,74 @@ def test_doc_id_is_the_path_below_the_ingested_folder(tmp_path: Path) -> None:
     (tmp_path / "hr").mkdir()
     f = tmp_path / "hr" / "leave.txt"
     f.write_text("Thirty days of leave.")
-    assert load_file(f, root=tmp_path).doc_id == "hr/leave.txt"
+    assert load_file(f, root=tmp_path)[0].doc_id == "hr/leave.txt"
+
+
+def test_html_keeps_the_text_and_drops_scripts_and_navigation() -> None:
+    html = b"""<html><head><title>Expense rules</title><style>p{color:red}</style></head>
+    <body><nav>Home | About</nav><h1>Expenses</h1><p>Receipts are due within
+    <b>30 days</b>.</p><script>var secret = 1;</script></body></html>"""
+    [doc] = load_bytes(html, "expenses.html")
+    assert doc.title == "Expense rules"
+    assert "Receipts are due within" in doc.text and "30 days" in doc.text
+    assert "secret" not in doc.text and "color" not in doc.text and "Home" not in doc.text
+
+
+def test_pdf_text_and_page_offsets() -> None:
+    pdf = make_pdf(["Travel is booked by the office.", "Hotels cost at most 120 euros."])
+    [doc] = load_bytes(pdf, "travel-policy.pdf")
+    assert "booked by the office" in doc.text and "120 euros" in doc.text
+    assert len(doc.page_starts) == 2
+    assert doc.page_at(doc.text.index("Hotels")) == 2
+    assert doc.page_at(0) == 1
+
+
+def test_jsonl_bulk_accepts_beir_lines_and_names_a_bad_line() -> None:
+    lines = [
+        {"_id": "d1", "title": "One", "text": "First."},
+        {"id": "d2", "text": "Second.", "source": "wiki"},
+    ]
+    docs = load_bytes("\n".join(json.dumps(x) for x in lines).encode(), "bulk.jsonl")
+    assert [(d.doc_id, d.title, d.source) for d in docs] == [
+        ("d1", "One", "bulk.jsonl"),
+        ("d2", "", "wiki"),
+    ]
+    with pytest.raises(InvalidRequest, match=r"bulk.jsonl:2"):
+        load_bytes(b'{"_id": "a", "text": "x"}\n{oops\n', "bulk.jsonl")
 
 
 @pytest.mark.parametrize(
-    ("name", "content"),
+    ("name", "content", "error"),
     [
-        pytest.param("image.png", b"\x89PNG\r\n", id="unsupported-suffix"),
-        pytest.param("blob.txt", b"abc\x00\x01\x02", id="binary-content"),
+        pytest.param("image.png", b"\x89PNG\r\n", InvalidRequest, id="unsupported-suffix"),
+        pytest.param("blob.txt", b"abc\x00\x01\x02", InvalidRequest, id="binary-content"),
+        pytest.param("empty.md", b"  \n", EmptyDocument, id="empty-file"),
+        pytest.param("broken.pdf", b"%PDF-1.4 garbage", InvalidRequest, id="broken-pdf"),
+        pytest.param(
+            "blank.html",
+            b"<html><script>x()</script></html>",
+            EmptyDocument,
+            id="html-without-text",
+        ),  # fmt: skip
     ],
 )
-def test_unsupported_files_are_refused(tmp_path: Path, name: str, content: bytes) -> None:
+def test_bad_files_are_refused_with_a_reason(
+    tmp_path: Path, name: str, content: bytes, error: type[Exception]
+) -> None:
     f = tmp_path / name
     f.write_bytes(content)
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(error, match=name):
         load_file(f)
 
 
-def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+def test_oversized_file_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="limit"):
+        load_bytes(b"x" * 2000, "big.txt", max_bytes=1000)
+
+
+def test_folders_yield_supported_files_only(tmp_path: Path) -> None:
+    for name in ("a.md", "b.html", "c.pdf", "d.png"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in iter_files([tmp_path])] == ["a.md", "b.html", "c.pdf"]
     with pytest.raises(InvalidRequest, match="no such file"):
         list(iter_files([tmp_path / "nope"]))
-
-
-def test_empty_document_is_refused() -> None:
-    with pytest.raises(EmptyDocument):
-        split(Document("d", "D", "  \n "), chunk_size=200, chunk_overlap=20)
-
-
-def test_chunks_respect_size_and_record_their_offsets() -> None:
-    text = "\n\n".join(
-        f"## Section {i}\n" + f"Sentence number {i} is here. " * 12 for i in range(8)
-    )
-    doc = Document("policy.md", "Policy", text, source="policy.md")
-    chunks = split(doc, chunk_size=300, chunk_overlap=40)
-    assert len(chunks) > 5
-    assert all(len(c.text) <= 300 for c in chunks)
-    assert [c.chunk_id for c in chunks[:2]] == ["policy.md#0", "policy.md#1"]
-    for c in chunks:
-        assert text[c.start : c.start + len(c.text)] == c.text

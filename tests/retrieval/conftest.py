@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.runtime import build_embedder
+from rag.settings import Settings
+from retrieval.embeddings import Embedder
+from retrieval.retriever import Retriever
+from retrieval.store import IndexStore
+from retrieval.types import Document
+
+DOCS = [
+    Document(
+        "travel.md",
+        "Travel",
+        "Hotels in London are capped at EUR 220 per night.",
+        "policies/travel.md",
+    ),  # fmt: skip
+    Document(
+        "security.md",
+        "Security",
+        "Passwords must be at least 14 characters long.",
+        "policies/security.md",
+    ),  # fmt: skip
+    Document(
+        "leave.md", "Leave", "Full-time employees get 30 vacation days per year.", "hr/leave.md"
+    ),  # fmt: skip
+]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The default embedder (int8 ONNX export of the packaged model; exported on first use)."""
+    return build_embedder(Settings())
+
+
+@pytest.fixture
+def retriever(embedder: Embedder, tmp_path: Path) -> Retriever:
+    return Retriever(embedder, IndexStore(tmp_path, embedder.dim), chunk_size=400, chunk_overlap=40)

@@ -1,0 +1,166 @@
+"""The documents API end to end: a real service process, real loaders, FAISS and BM25 indexes
+on disk, and the real vLLM answering from what was uploaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import LLMEndpoint, Service
+from tests.pdf_maker import make_pdf
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def docs_service(service_factory: Callable[..., Service], llm: LLMEndpoint) -> Service:
+    svc = service_factory("documents", llm.base_url, llm.model,
+                          RAGTRUST_MAX_DOCUMENT_BYTES="50000")  # fmt: skip
+    for name in ("acme", "globex"):
+        assert svc.cli("tenants", "create", name).returncode == 0
+    return svc
+
+
+def _ids(svc: Service, tenant: str) -> dict[str, int]:
+    with svc.client(tenant) as c:
+        resp = c.get("/v1/documents")
+    assert resp.status_code == 200, resp.text
+    return {d["id"]: d["chunks"] for d in resp.json()["documents"]}
+
+
+def test_json_documents_are_indexed_and_answer_questions(docs_service: Service) -> None:
+    body = {"documents": [
+        {"id": "fleet", "title": "Fleet policy", "text": "Company cars are replaced every "
+         "four years or at 160,000 km, whichever comes first.", "source": "policies"},
+        {"id": "canteen", "text": "The canteen opens at 11:30 and closes at 14:00."},
+    ]}  # fmt: skip
+    with docs_service.client("acme") as c:
+        resp = c.post("/v1/documents", json=body)
+        assert resp.status_code == 200, resp.text
+        out = resp.json()
+        assert (out["indexed"], out["failed"]) == (2, 0)
+        answer = c.post("/v1/answer", json={"question": "When are company cars replaced?"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["citations"][0]["document_id"] == "fleet"
+
+
+def test_uploads_of_every_format_and_bad_files_do_not_stop_the_batch(
+    docs_service: Service,
+) -> None:
+    files = [
+        ("files", ("notes.md", b"# Notes\n\nParking is free for cyclists.", "text/markdown")),
+        (
+            "files",
+            (
+                "page.html",
+                b"<html><title>Gym</title><body><p>The gym is on floor 3."
+                b"</p><script>x()</script></body></html>",
+                "text/html",
+            ),
+        ),  # fmt: skip
+        (
+            "files",
+            (
+                "guide.pdf",
+                make_pdf(["Badges are renewed yearly.", "Lost badges cost 15 EUR."]),
+                "application/pdf",
+            ),
+        ),  # fmt: skip
+        ("files", ("empty.txt", b"   ", "text/plain")),
+        ("files", ("blob.txt", b"\x00\x01\x02binary", "text/plain")),
+        ("files", ("photo.png", b"\x89PNG\r\n", "image/png")),
+        ("files", ("huge.txt", b"word " * 20_000, "text/plain")),
+    ]
+    with docs_service.client("acme") as c:
+        resp = c.post("/v1/documents", files=files)
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    status = {d["id"]: d for d in out["documents"]}
+    assert {i for i, d in status.items() if d["status"] == "indexed"} == {
+        "notes.md",
+        "page.html",
+        "guide.pdf",
+    }
+    for bad in ("empty.txt", "blob.txt", "photo.png", "huge.txt"):
+        assert status[bad]["status"] == "failed" and status[bad]["error"], bad
+        assert "Traceback" not in status[bad]["error"]
+    assert "limit" in status["huge.txt"]["error"]
+    assert {"notes.md", "page.html", "guide.pdf"} <= set(_ids(docs_service, "acme"))
+
+
+def test_reingesting_replaces_and_delete_removes_from_every_index(docs_service: Service) -> None:
+    long_text = "Expense reports are due monthly. " * 40
+    with docs_service.client("acme") as c:
+        c.post("/v1/documents", json={"documents": [{"id": "exp", "text": long_text}]})
+        first = _ids(docs_service, "acme")["exp"]
+        c.post("/v1/documents", json={"documents": [{"id": "exp", "text": "Due weekly now."}]})
+        assert first > 1 and _ids(docs_service, "acme")["exp"] == 1
+        resp = c.delete("/v1/documents/exp")
+        assert resp.status_code == 200 and resp.json() == {"id": "exp", "deleted_chunks": 1}
+        assert "exp" not in _ids(docs_service, "acme")
+        again = c.delete("/v1/documents/exp")
+    assert again.status_code == 404
+    assert again.json()["error"]["code"] == "not_found"
+
+
+def test_tenants_are_isolated(docs_service: Service) -> None:
+    with docs_service.client("globex") as c:
+        c.post("/v1/documents", json={"documents": [{"id": "secret", "text": "Globex only."}]})
+        assert c.delete("/v1/documents/fleet").status_code == 404  # acme's document
+    assert "secret" not in _ids(docs_service, "acme")
+    assert "fleet" not in _ids(docs_service, "globex")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        pytest.param(
+            {"content": b'{"documents": [', "headers": {"Content-Type": "application/json"}},
+            422,
+            "validation_error",
+            id="malformed-json",
+        ),  # fmt: skip
+        pytest.param({"json": {"documents": []}}, 422, "validation_error", id="no-documents"),
+        pytest.param(
+            {"json": {"documents": [{"id": "x"}]}}, 422, "validation_error", id="missing-text"
+        ),  # fmt: skip
+        pytest.param({"json": {"docs": []}}, 422, "validation_error", id="unknown-field"),
+        pytest.param(
+            {"files": [("other", ("a.txt", b"x", "text/plain"))]},
+            422,
+            "validation_error",
+            id="form-without-files",
+        ),  # fmt: skip
+        pytest.param(
+            {"content": b"x" * 200_000, "headers": {"Content-Type": "text/plain"}},
+            413,
+            "body_too_large",
+            id="oversized-body",
+        ),  # fmt: skip
+    ],
+)
+def test_bad_requests_get_a_clear_error(
+    docs_service: Service, kwargs: dict, status: int, code: str
+) -> None:
+    with docs_service.client("acme") as c:
+        resp = c.post("/v1/documents", **kwargs)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["error"]["code"] == code
+    assert "Traceback" not in resp.text
+
+
+def test_an_empty_json_document_is_reported(docs_service: Service) -> None:
+    with docs_service.client("acme") as c:
+        resp = c.post("/v1/documents", json={"documents": [{"id": "blank", "text": "  "}]})
+    assert resp.status_code == 200
+    assert resp.json()["documents"][0] == {"id": "blank", "status": "failed", "chunks": 0,
+                                           "error": "document 'blank' has no text"}  # fmt: skip
+
+
+def test_unknown_tenant_is_a_404(docs_service: Service) -> None:
+    with docs_service.client("nobody") as c:
+        assert c.get("/v1/documents").status_code == 404
+        resp = c.post("/v1/documents", json={"documents": [{"id": "a", "text": "b"}]})
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "unknown_tenant"
