@@ -29,6 +29,9 @@ def eval_hallucination(
     preset: Annotated[str, typer.Option(help="off, fast, balanced or thorough.")] = "",
     limit: Annotated[int | None, typer.Option(help="Score only the first N items.")] = None,
     skip: Annotated[int, typer.Option(help="Skip the first N items (held-out splits).")] = 0,
+    length_matched_only: Annotated[
+        bool, typer.Option(help="Only items whose two answers differ by at most 2 words.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     plot: Annotated[Path | None, typer.Option(help="Write ROC/reliability PNGs here.")] = None,
     output: Annotated[Path | None, typer.Option("--out", help="One JSON line per answer.")] = None,
@@ -42,7 +45,9 @@ def eval_hallucination(
 
     settings = get_settings()
     name = check_preset(preset or settings.trust_preset)
-    items = load_halueval(data)[skip:]
+    items = [
+        it for it in load_halueval(data)[skip:] if it.length_matched or not length_matched_only
+    ]
     items = items[:limit] if limit is not None else items
 
     async def work(advance: Callable[[int], None]) -> list[dict[str, Any]]:

@@ -57,6 +57,12 @@ class Calibration:
             return float(np.mean(list(present.values())))
         return model.predict(present)
 
+    def uses(self, signals: Sequence[str]) -> set[str]:
+        """The signals the model for exactly ``signals`` weighs; all of them when uncalibrated.
+        A signal the fit dropped need not be paid for."""
+        model = self.models.get(subset_key(signals))
+        return set(signals) if model is None else set(model.features)
+
     def to_json(self) -> str:
         body = {
             "version": FORMAT_VERSION,

@@ -23,6 +23,13 @@ class Preset:
     def enabled(self) -> bool:
         return self.name != "off"
 
+    @property
+    def signals(self) -> tuple[str, ...]:
+        return tuple(
+            s for s in ("consistency", "grounding", "confidence", "context_lift", "reflection")
+            if getattr(self, s)
+        )  # fmt: skip
+
 
 PRESETS: dict[str, Preset] = {
     "off": Preset("off"),

@@ -109,7 +109,9 @@ class TrustScorer:
         self, messages: list[Message], preset: PresetName, *, cache_salt: str | None = None
     ) -> list[Completion]:
         """The k samples the preset wants (none if it wants none, or the backend cannot)."""
-        if not (PRESETS[preset].consistency and self.can_sample and self.k > 0):
+        spec = PRESETS[preset]
+        weighed = "consistency" in self.calibration.uses(spec.signals)
+        if not (spec.consistency and weighed and self.can_sample and self.k > 0):
             return []
         assert isinstance(self.llm, SamplingLLMClient)
         return await self.llm.sample(
@@ -139,22 +141,27 @@ class TrustScorer:
         usage = TrustUsage()
         messages = answer_messages(question, sources)
         sampling = isinstance(self.llm, SamplingLLMClient)
-        need_lps = spec.confidence or spec.context_lift
-        want_forced = sampling and answer_logprobs is None and need_lps
-        want_bare = sampling and spec.context_lift
+        # LLM calls only for the signals the calibration weighs for this preset.
+        paid = self.calibration.uses(spec.signals)
+        want_forced = (
+            sampling and answer_logprobs is None and bool({"confidence", "context_lift"} & paid)
+        )
+        want_bare = sampling and "context_lift" in paid
+        want_samples = samples is None and "consistency" in paid
+        want_grade = sampling and "reflection" in paid
         jobs = await asyncio.gather(
             self._guard(self.draw_samples(messages, preset, cache_salt=cache_salt))
-            if samples is None else _done(list(samples)),
+            if want_samples else _done(list(samples or [])),
             self._guard(self._forced(messages, answer, cache_salt, usage))
             if want_forced else _done(None),
             self._guard(self._forced(answer_messages(question, []), answer, cache_salt, usage))
             if want_bare else _done(None),
             self._guard(self._reflect(question, sources, answer, cache_salt, usage))
-            if spec.reflection and sampling else _done(None),
+            if want_grade else _done(None),
         )  # fmt: skip
         drawn, forced, bare, reflection = jobs
         drawn = drawn or []
-        if samples is None:
+        if want_samples:
             for c in drawn[:1]:
                 usage.requests += 1
                 usage.prompt_tokens += c.prompt_tokens
@@ -163,7 +170,7 @@ class TrustScorer:
 
         grounding = ground(answer, question, [s.text for s in sources]) if spec.grounding else None
         agreement = None
-        if spec.consistency and drawn:
+        if "consistency" in paid and drawn:
             texts = [c.text for c in drawn]
             agreement = await asyncio.to_thread(consistency, answer, texts, question, self.embedder)
         signals = Signals(

@@ -1,0 +1,119 @@
+"""TrustScorer with a scripted LLM: which calls each preset makes, and the result's shape."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rag.prompts import Source, answer_messages
+from retrieval.embeddings import SentenceTransformerEmbedder
+from tests.trust.conftest import ScriptedLLM, completion
+from trust.calibration import Calibration, LogisticModel, subset_key
+from trust.presets import PRESETS
+from trust.scorer import TrustScorer
+
+Q = "Where is the Oberoi Group's head office?"
+SOURCES = [Source("Oberoi", "The Oberoi Group is a hotel company with its head office in Delhi.")]
+SAMPLES = ["The head office is in Delhi [1]."] * 5
+# P(correct) = sigmoid(8 * grounding - 4): 0.98 when grounded, 0.02 when not.
+CAL = Calibration({"grounding": LogisticModel(("grounding",), (8.0,), -4.0)})
+
+
+@pytest.fixture
+def llm() -> ScriptedLLM:
+    return ScriptedLLM(samples=SAMPLES)
+
+
+@pytest.fixture
+def scorer(llm: ScriptedLLM, embedder: SentenceTransformerEmbedder) -> TrustScorer:
+    return TrustScorer(llm, embedder, calibration=CAL, samples=5)
+
+
+async def test_off_costs_nothing(scorer: TrustScorer, llm: ScriptedLLM) -> None:
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="off")
+    assert res.score is None and not res.flagged and res.signals == {} and llm.calls == []
+
+
+async def test_fast_uses_the_answers_own_logprobs_and_never_samples(
+    scorer: TrustScorer, llm: ScriptedLLM
+) -> None:
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="fast", answer_logprobs=[-0.1, -0.3])
+    assert llm.calls == []
+    assert res.signals["grounding"] == 1.0 and res.signals["confidence"] == pytest.approx(0.8187)
+    assert res.signals["consistency"] is None and res.samples == 0
+
+
+async def test_an_answer_from_elsewhere_gets_its_logprobs_from_one_prefill(
+    scorer: TrustScorer, llm: ScriptedLLM
+) -> None:
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="fast")
+    assert [c[0] for c in llm.calls] == ["forced"]
+    assert res.signals["confidence"] is not None
+
+
+async def test_balanced_samples_k_in_one_request_with_the_answer_prompt(
+    scorer: TrustScorer, llm: ScriptedLLM
+) -> None:
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="balanced", cache_salt="salt-a")
+    sample_calls = [c[1] for c in llm.calls if c[0] == "sample"]
+    assert sample_calls == [
+        {"n": 5, "cache_salt": "salt-a", "messages": answer_messages(Q, SOURCES)}
+    ]
+    assert res.samples == 5 and res.signals["consistency"] is not None
+    assert res.signals["context_lift"] is not None and res.signals["reflection"] is None
+    assert res.usage.completion_tokens > 0
+
+
+async def test_samples_drawn_beside_the_main_answer_are_not_drawn_again(
+    scorer: TrustScorer, llm: ScriptedLLM
+) -> None:
+    drawn = [completion(s) for s in SAMPLES[:3]]
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="balanced", samples=drawn,
+                             answer_logprobs=[-0.1])  # fmt: skip
+    assert "sample" not in [c[0] for c in llm.calls] and res.samples == 3
+
+
+async def test_thorough_reads_the_grade_from_top_logprobs(
+    scorer: TrustScorer, llm: ScriptedLLM
+) -> None:
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="thorough")
+    assert [c[1]["top_logprobs"] for c in llm.calls if c[0] == "chat"] == [10]
+    assert res.signals["reflection"] == pytest.approx(1 / (1 + math.exp(-1.6)), abs=1e-3)
+
+
+async def test_flagged_below_threshold_with_unsupported_sentences_named(
+    scorer: TrustScorer,
+) -> None:
+    answer = "The Oberoi Group is a hotel company. Its head office is in Mumbai."
+    res = await scorer.score(Q, answer, SOURCES, preset="fast", threshold=0.6,
+                             answer_logprobs=[-0.1])  # fmt: skip
+    assert res.score is not None and res.score < 0.6 and res.flagged
+    assert [(u.text, answer[u.start : u.end]) for u in res.unsupported] == [
+        ("Its head office is in Mumbai.", "Its head office is in Mumbai.")
+    ]
+    body = res.model_dump()
+    assert set(body) == {"score", "flagged", "threshold", "preset", "signals", "unsupported",
+                         "samples"}  # fmt: skip
+
+
+async def test_a_failing_llm_leaves_its_signals_out_but_still_scores(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    scorer = TrustScorer(ScriptedLLM(fail=True), embedder, calibration=CAL)
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="thorough")
+    assert res.signals["grounding"] == 1.0 and res.score is not None
+    assert all(res.signals[s] is None for s in ("consistency", "confidence", "reflection"))
+
+
+async def test_signals_the_calibration_dropped_cost_no_llm_call(
+    llm: ScriptedLLM, embedder: SentenceTransformerEmbedder
+) -> None:
+    """The fit gave reflection no weight in the thorough model: it is not asked for."""
+    thorough = subset_key(PRESETS["thorough"].signals)
+    cal = Calibration({thorough: LogisticModel(("grounding", "context_lift"), (3.0, 2.0), -3.0)})
+    res = await TrustScorer(llm, embedder, calibration=cal).score(Q, "Delhi", SOURCES,
+                                                                 preset="thorough")  # fmt: skip
+    assert sorted(c[0] for c in llm.calls) == ["forced", "forced"]
+    assert res.signals["reflection"] is None and res.signals["consistency"] is None
+    assert res.signals["context_lift"] is not None and res.samples == 0

@@ -1,0 +1,68 @@
+"""Token confidence, context lift, reflection's P(yes), semantic consistency."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from retrieval.embeddings import SentenceTransformerEmbedder
+from trust.confidence import context_lift, token_confidence
+from trust.consistency import consistency
+from trust.reflection import p_yes
+
+Q = "The Oberoi family is part of a hotel company that has a head office in what city?"
+
+
+def test_token_confidence_is_the_geometric_mean_probability() -> None:
+    assert token_confidence([math.log(0.5), math.log(0.125)]) == pytest.approx(0.25)
+    assert token_confidence([]) is None
+
+
+def test_context_lift_rises_when_the_context_makes_the_answer_likelier() -> None:
+    assert context_lift([-0.1, -0.1], [-3.0, -3.0]) > 0.9
+    assert context_lift([-2.0], [-2.0]) == pytest.approx(0.5)
+    assert context_lift([-4.0, -4.0], [-1.0, -1.0]) < 0.1
+    assert context_lift([], [-1.0]) is None
+
+
+@pytest.mark.parametrize(
+    ("top", "expected"),
+    [
+        pytest.param({"Yes": math.log(0.6), " no": math.log(0.2), "The": -1.0}, 0.75,
+                     id="variants"),
+        pytest.param({"YES.": 0.0}, 1.0, id="punctuation"),
+        pytest.param({"The": -0.1}, None, id="off-script"),
+    ],
+)  # fmt: skip
+def test_p_yes_reads_the_grade_tokens(top: dict[str, float], expected: float | None) -> None:
+    got = p_yes(top)
+    assert got == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_samples_that_say_the_same_thing_in_other_words_agree(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    same = consistency("Delhi", ["The head office is in Delhi [1].", "It is in New Delhi."], Q,
+                       embedder)  # fmt: skip
+    other = consistency("Delhi", ["The head office is in Mumbai [1].", "It is in Chennai."], Q,
+                        embedder)  # fmt: skip
+    assert same.score is not None and other.score is not None
+    assert same.score > other.score + 0.2
+    assert same.equivalent == 2 and other.equivalent == 0
+
+
+def test_restating_the_question_does_not_make_a_wrong_answer_agree(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """A long hallucinated answer shares the question's words with every sample; only what it
+    adds is compared, so it agrees less than the bare right answer."""
+    samples = ["The Oberoi family is part of a hotel company with a head office in Delhi."] * 3
+    right = consistency("Delhi", samples, Q, embedder).score
+    wrong = consistency("The Oberoi family is part of a hotel company based in Mumbai.", samples,
+                        Q, embedder).score  # fmt: skip
+    assert right is not None and wrong is not None and right > wrong
+
+
+def test_no_samples_no_consistency(embedder: SentenceTransformerEmbedder) -> None:
+    assert consistency("Delhi", ["", " "], Q, embedder).score is None
