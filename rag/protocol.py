@@ -80,3 +80,47 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         503: "LLM unavailable or timed out (see Retry-After)",
     }.items()
 }
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+class DocumentIn(_Request):
+    id: str = Field(..., min_length=1, max_length=512, description="Re-using an id replaces.")
+    text: str = Field(..., description="The document's text (plain text or Markdown).")
+    title: str = ""
+    source: str = Field("", description="Where it came from; searchable as a filter.")
+
+
+class DocumentsRequest(_Request):
+    documents: list[DocumentIn] = Field(..., min_length=1, max_length=10_000)
+
+
+class DocumentResult(BaseModel):
+    id: str
+    status: Literal["indexed", "failed"]
+    chunks: int = 0
+    error: str | None = Field(None, description="Why the document was not indexed.")
+
+
+class DocumentsResponse(BaseModel):
+    indexed: int
+    failed: int
+    chunks: int
+    documents: list[DocumentResult]
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    title: str
+    source: str
+    chunks: int
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class DeletedDocument(BaseModel):
+    id: str
+    deleted_chunks: int

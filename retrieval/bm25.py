@@ -18,6 +18,8 @@ import numpy as np
 import Stemmer
 from bm25s.tokenization import Tokenizer
 
+from retrieval.fusion import top
+
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 K1, B = 1.2, 0.75  # the classic Robertson/Lucene defaults; no corpus-specific tuning
 _PARAMS = "ragtrust-bm25.json"
@@ -64,28 +66,29 @@ class Bm25Index:
         model = bm25s.BM25.load(str(path), show_progress=False)
         return cls(model, tokenizer, size)
 
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray | None:
+        """BM25 score of every chunk (None when no query term is in the vocabulary).
+
+        ``mask`` (True = allowed, per chunk position) applies metadata filters: a filtered-out
+        chunk scores 0.
+        """
+        if self._model is None:
+            return None
+        ids = self._tokenizer.tokenize(
+            [query], update_vocab=False, return_as="ids", show_progress=False
+        )[0]
+        ids = [i for i in ids if i]  # 0 is bm25s' empty-string token
+        if not ids:
+            return None
+        weights = None if mask is None else mask.astype(np.float32)
+        return np.asarray(self._model.get_scores(ids, weight_mask=weights), np.float32)
+
     def search(
         self, query: str, k: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk positions and scores of the best ``k`` matches (score > 0 only).
-
-        ``mask`` (1 = allowed, per chunk position) applies metadata filters inside the
-        scoring, so a filtered search still returns its ``k`` best allowed chunks.
-        """
-        empty = np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self._model is None or k <= 0:
-            return empty
-        ids = self._tokenizer.tokenize(
-            [query], update_vocab=False, return_as="ids", show_progress=False
-        )
-        if not any(ids[0]):  # no query term is in the vocabulary
-            return empty
-        docs, scores = self._model.retrieve(
-            ids,
-            k=min(k, self.size),
-            show_progress=False,
-            n_threads=1,
-            weight_mask=None if mask is None else mask.astype(np.float32),
-        )
-        keep = scores[0] > 0
-        return docs[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+        """Chunk positions and scores of the best ``k`` matches (score > 0 only)."""
+        scores = self.scores(query, mask)
+        if scores is None or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        hits = np.flatnonzero(scores > 0)
+        return top(hits, scores[hits], k)

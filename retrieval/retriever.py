@@ -18,7 +18,7 @@ import numpy as np
 from rag.errors import RagtrustError
 from retrieval.chunking import split
 from retrieval.embeddings import Embedder
-from retrieval.fusion import Ranked, convex
+from retrieval.fusion import Ranked, convex, top
 from retrieval.store import IndexStore, Snapshot
 from retrieval.types import Chunk, Document, Filters, Hit, Mode
 
@@ -139,12 +139,23 @@ class Retriever:
         dense = snap.dense_search(vector, n, mask)
         if mode == "dense":
             return dense
-        lexical = snap.bm25.search(query, n, mask)
-        fused = convex([lexical, dense], [p.bm25_weight, 1 - p.bm25_weight])
-        if p.feedback_docs and len(fused[0]) >= p.feedback_docs:
-            top = snap.dense.reconstruct_batch(fused[0][: p.feedback_docs])
-            moved = vector + p.feedback_weight * top.mean(axis=0)
+        dense_ids = dense[0]
+        lexical = snap.bm25.scores(query, mask)
+        lex_ids = np.zeros(0, np.int64) if lexical is None else top(
+            np.flatnonzero(lexical > 0), lexical[lexical > 0], n)[0]  # fmt: skip
+        # Every candidate gets both scores: a chunk one retriever missed is scored by it too,
+        # rather than given an assumed floor.
+        cand = np.union1d(lex_ids, dense_ids)
+        vectors = np.asarray(snap.vectors[cand])
+        lex = np.zeros(len(cand), np.float32) if lexical is None else lexical[cand]
+        weights = [p.bm25_weight, 1 - p.bm25_weight]
+        fused = convex([lex, vectors @ vector], weights)
+        if p.feedback_docs and len(cand) > p.feedback_docs:
+            # Rocchio on the dense side: move the query toward the best fused chunks and
+            # re-score the candidates. Claims and questions are short; the chunks that both
+            # retrievers agree on say what the query is about in the corpus's own words.
+            best = np.argsort(-fused, kind="stable")[: p.feedback_docs]
+            moved = vector + p.feedback_weight * vectors[best].mean(axis=0)
             moved /= np.linalg.norm(moved)
-            dense = snap.dense_search(moved, n, mask)
-            fused = convex([lexical, dense], [p.bm25_weight, 1 - p.bm25_weight])
-        return fused
+            fused = convex([lex, vectors @ moved], weights)
+        return top(cand, fused, n)
