@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from privacy.analyzer import PiiAnalyzer
 from privacy.policy import PiiBlockedError, PolicyOverrides, PrivacyGuard, PrivacyPolicy, Protected
@@ -25,6 +26,7 @@ from rag.protocol import AnswerRequest, AnswerResponse, Citation, PrivacySummary
 from rag.settings import Settings
 from rag.tenants import TenantRegistry
 from retrieval.retriever import Retriever
+from retrieval.types import Filters
 
 SNIPPET_CHARS = 240
 
@@ -94,7 +96,16 @@ class AnswerPipeline:
         timer = _Timer()
         await asyncio.to_thread(self.tenants.require, tenant)
         k = req.top_k or self.settings.top_k
-        hits = await asyncio.to_thread(self.retriever.search, tenant, question, k)
+        filters = (
+            Filters(frozenset(req.filters.document_ids), frozenset(req.filters.sources))
+            if req.filters
+            else None
+        )
+        hits = await asyncio.to_thread(
+            partial(self.retriever.search, mode=req.mode or self.settings.retrieval_mode,
+                    filters=filters),  # fmt: skip
+            tenant, question, k,
+        )  # fmt: skip
         timer.lap("retrieval")
         # Titles go to the model too, so they are protected with the chunk texts.
         safe = await self._protect(

@@ -15,9 +15,18 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SearchFilters(_Request):
+    document_ids: list[str] = Field(default_factory=list, description="Only these documents.")
+    sources: list[str] = Field(default_factory=list, description="Only documents from these.")
+
+
 class AnswerRequest(_Request):
     question: str = Field(..., min_length=1, description="The user's question.")
     top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve.")
+    mode: Literal["hybrid", "dense", "bm25"] | None = Field(
+        None, description="Retrieval mode (default: the service's, hybrid)."
+    )
+    filters: SearchFilters | None = None
 
 
 class Citation(BaseModel):

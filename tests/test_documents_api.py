@@ -45,6 +45,18 @@ def test_json_documents_are_indexed_and_answer_questions(docs_service: Service) 
     assert answer.json()["citations"][0]["document_id"] == "fleet"
 
 
+def test_answers_respect_filters_and_mode(docs_service: Service) -> None:
+    question = {"question": "When are company cars replaced?", "top_k": 2}
+    with docs_service.client("acme") as c:
+        only = c.post("/v1/answer", json={**question, "filters": {"document_ids": ["canteen"]}})
+        lexical = c.post("/v1/answer", json={**question, "mode": "bm25"})
+        bad = c.post("/v1/answer", json={**question, "mode": "fuzzy"})
+    assert only.status_code == 200, only.text
+    assert {x["document_id"] for x in only.json()["citations"]} == {"canteen"}
+    assert lexical.json()["citations"][0]["document_id"] == "fleet"
+    assert bad.status_code == 422
+
+
 def test_uploads_of_every_format_and_bad_files_do_not_stop_the_batch(
     docs_service: Service,
 ) -> None:
