@@ -73,8 +73,13 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         20_000_000, ge=1024, description="Largest file or upload accepted for ingestion."
     )
-    chunk_size: int = Field(500, ge=100, description="Characters per chunk.")
-    chunk_overlap: int = Field(80, ge=0)
+    chunk_size: int = Field(
+        1000,
+        ge=100,
+        description="Characters per chunk (~220 tokens: inside the embedding "
+        "model's 256-token window, so no chunk text goes unembedded).",
+    )
+    chunk_overlap: int = Field(100, ge=0)
     top_k: int = Field(3, ge=1, le=50, description="Chunks given to the model.")
 
     # Trust (issue 4): per-request preset and per-tenant threshold override these defaults.

@@ -71,9 +71,10 @@ class Snapshot:
 
 
 class IndexStore:
-    def __init__(self, root: Path, dim: int) -> None:
+    def __init__(self, root: Path, dim: int, *, hnsw_from: int = HNSW_FROM) -> None:
         self.root = root
         self.dim = dim
+        self.hnsw_from = hnsw_from
         self._cache: dict[str, Snapshot] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -148,7 +149,7 @@ class IndexStore:
             chunks += add[0]
             parts.append(np.asarray(add[1], dtype=np.float32))
         vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
-        dense = _dense_index(vectors)
+        dense = _dense_index(vectors, graph_from=self.hnsw_from)
         bm25 = Bm25Index.build([f"{c.title}\n{c.text}" for c in chunks])
 
         tenant_dir = self.root / tenant
@@ -190,10 +191,10 @@ class IndexStore:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def _dense_index(vectors: np.ndarray) -> faiss.Index:
+def _dense_index(vectors: np.ndarray, graph_from: int) -> faiss.Index:
     dim = vectors.shape[1]
     index: faiss.Index
-    if len(vectors) < HNSW_FROM:
+    if len(vectors) < graph_from:
         index = faiss.IndexFlatIP(dim)
     else:
         graph = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)

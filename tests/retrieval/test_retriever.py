@@ -156,3 +156,23 @@ def test_langchain_retriever_returns_documents_with_metadata(retriever: Retrieve
     assert {"chunk_id", "score", "source", "page"} <= set(docs[0].metadata)
     other = RagtrustRetriever(retriever=retriever, tenant="globex")
     assert other.invoke("vacation") == []
+
+
+def test_large_tenants_get_a_graph_index_with_the_same_answers(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    import faiss
+
+    docs = [*DOCS, *(Document(f"n{i}", "Note", f"Meeting note number {i}.") for i in range(40))]
+    exact = Retriever(embedder, IndexStore(tmp_path / "a", embedder.dim), chunk_size=400,
+                      chunk_overlap=40)  # fmt: skip
+    graph = Retriever(embedder, IndexStore(tmp_path / "b", embedder.dim, hnsw_from=10),
+                      chunk_size=400, chunk_overlap=40)  # fmt: skip
+    for r in (exact, graph):
+        r.ingest("acme", docs)
+    snap = graph.store.snapshot("acme")
+    assert snap is not None and isinstance(snap.dense, faiss.IndexHNSW)
+    for mode in ("dense", "hybrid"):
+        a = [h.chunk.chunk_id for h in exact.search("acme", "password length", 3, mode=mode)]  # type: ignore[arg-type]
+        b = [h.chunk.chunk_id for h in graph.search("acme", "password length", 3, mode=mode)]  # type: ignore[arg-type]
+        assert a == b
