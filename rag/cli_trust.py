@@ -23,6 +23,7 @@ trust_app = typer.Typer(help="Trust scoring: calibration.", no_args_is_help=True
 console = Console(stderr=True)
 out = Console()
 T = TypeVar("T")
+EVAL_LLM_TIMEOUT_S = 900.0
 
 Preset = Annotated[str, typer.Option(help="off, fast, balanced or thorough.")]
 
@@ -35,7 +36,8 @@ async def scorer_session(calibration: Path | None = None) -> AsyncIterator[Trust
     from trust import calibration as calibration_mod
     from trust.scorer import TrustScorer
 
-    settings = get_settings()
+    # A batch evaluation queues far more requests than a user does: wait for them.
+    settings = get_settings().model_copy(update={"llm_timeout_s": EVAL_LLM_TIMEOUT_S})
     embedder = await asyncio.to_thread(
         SentenceTransformerEmbedder, settings.embedding_model or None
     )

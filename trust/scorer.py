@@ -108,19 +108,23 @@ class TrustScorer:
     async def draw_samples(
         self, messages: list[Message], preset: PresetName, *, cache_salt: str | None = None
     ) -> list[Completion]:
-        """The k samples the preset wants (none if it wants none, or the backend cannot)."""
+        """The k samples the preset wants (none if it wants none, the backend cannot, or the
+        request fails: trust then goes without consistency, and the answer still stands)."""
         spec = PRESETS[preset]
         weighed = "consistency" in self.calibration.uses(spec.signals)
         if not (spec.consistency and weighed and self.can_sample and self.k > 0):
             return []
         assert isinstance(self.llm, SamplingLLMClient)
-        return await self.llm.sample(
-            messages,
-            n=self.k,
-            max_tokens=self.sample_max_tokens,
-            temperature=self.sample_temperature,
-            cache_salt=cache_salt,
+        drawn = await self._guard(
+            self.llm.sample(
+                messages,
+                n=self.k,
+                max_tokens=self.sample_max_tokens,
+                temperature=self.sample_temperature,
+                cache_salt=cache_salt,
+            )
         )
+        return drawn or []
 
     async def score(
         self,
@@ -150,7 +154,7 @@ class TrustScorer:
         want_samples = samples is None and "consistency" in paid
         want_grade = sampling and "reflection" in paid
         jobs = await asyncio.gather(
-            self._guard(self.draw_samples(messages, preset, cache_salt=cache_salt))
+            self.draw_samples(messages, preset, cache_salt=cache_salt)
             if want_samples else _done(list(samples or [])),
             self._guard(self._forced(messages, answer, cache_salt, usage))
             if want_forced else _done(None),
