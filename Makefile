@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RAGTRUST := $(BIN)/ragtrust
 PIP_QUIET ?= --quiet --progress-bar on
 
-.PHONY: setup model demo run test bench bench-model clean
+.PHONY: setup model demo run test bench bench-model bench-retrieval clean
 
 setup: $(VENV)/.installed $(LLM_VENV)/.installed
 
@@ -50,7 +50,10 @@ test: demo
 bench-model: model
 	@$(RAGTRUST) bench model
 
-bench: bench-model
+bench-retrieval: model
+	@$(RAGTRUST) bench retrieval
+
+bench: bench-model bench-retrieval
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) data/models data/indexes data/logs data/*.db*

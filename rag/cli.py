@@ -52,8 +52,14 @@ def model_prepare(
     ] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if the checkpoint exists.")] = False,
 ) -> None:
-    """Convert the packaged SmolLM2-135M-Instruct GGUF into a checkpoint vLLM serves."""
+    """Convert the packaged SmolLM2-135M-Instruct GGUF into a checkpoint vLLM serves, and
+    export the embedding model to int8 ONNX (the default embedder)."""
+    from retrieval.onnx_embedder import export_int8
+
     settings = get_settings()
+    if not settings.embedder_path.exists():
+        with console.status("exporting the embedding model to int8 ONNX ..."):
+            export_int8(settings.embedder_path)
     precision = precision or settings.llm_precision
     target = settings.models_dir / checkpoint_name(precision)
     try:
