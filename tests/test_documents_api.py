@@ -3,7 +3,9 @@ on disk, and the real vLLM answering from what was uploaded."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +178,21 @@ def test_unknown_tenant_is_a_404(docs_service: Service) -> None:
         resp = c.post("/v1/documents", json={"documents": [{"id": "a", "text": "b"}]})
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "unknown_tenant"
+
+
+def test_cli_ingests_folders_of_every_format_and_skips_bad_files(
+    docs_service: Service, tmp_path: Path
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.md").write_text("# Bikes\n\nBike racks are behind building C.")
+    (tmp_path / "sub" / "b.html").write_text("<h1>Lockers</h1><p>Lockers close at 22:00.</p>")
+    (tmp_path / "c.pdf").write_bytes(make_pdf(["Visitors sign in at reception."]))
+    (tmp_path / "bulk.jsonl").write_text(
+        json.dumps({"_id": "j1", "title": "Mail", "text": "Mail is sorted at 9."}) + "\n"
+    )
+    (tmp_path / "empty.txt").write_text("")
+    done = docs_service.cli("ingest", str(tmp_path), "--tenant", "globex")
+    assert done.returncode == 0, done.stderr
+    assert "empty.txt" in done.stderr and "skipped" in done.stderr
+    assert "4 documents" in done.stderr
+    assert {"a.md", "sub/b.html", "c.pdf", "j1"} <= set(_ids(docs_service, "globex"))
