@@ -46,7 +46,9 @@ async def _answer_with_trust(
     return elapsed, {
         "id": item["id"], "label": correct, "score": trust.score, "signals": trust.signals,
         "answer_tokens": main.completion_tokens,
-        "extra_tokens": trust.usage.prompt_tokens + trust.usage.completion_tokens,
+        # The samples were drawn beside the answer, outside the scorer: count them here.
+        "extra_tokens": trust.usage.prompt_tokens + trust.usage.completion_tokens
+        + sum(c.completion_tokens for c in samples) + (samples[0].prompt_tokens if samples else 0),
     }  # fmt: skip
 
 

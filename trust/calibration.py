@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from trust.signals import SIGNAL_NAMES
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "trust" / "calibration.json"
 FORMAT_VERSION = 1
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+"""Inverse regularization strengths tried by cross-validation. Capped at 10: on a few hundred
+answers an unbounded C turns grounding's mass at exactly 1.0 into a hard step."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def fit_logistic(
     """Logistic regression on the rows that have every feature, dropping any feature that
     earns a negative weight (see the module docstring). None when the rows cannot support a
     fit (fewer than 10, or one class only)."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegressionCV
 
     keep = [i for i, r in enumerate(rows) if all(r.get(f) is not None for f in features)]
     y = np.asarray([labels[i] for i in keep])
@@ -121,7 +125,12 @@ def fit_logistic(
     feats = list(features)
     while feats:
         x = np.asarray([[float(rows[i][f] or 0.0) for f in feats] for i in keep])
-        lr = LogisticRegression(C=1.0).fit(x, y)
+        # Regularization strength by cross-validated log loss on the fit data: a fixed C
+        # shrank the probabilities toward 0.5 (under-confident at both ends).
+        folds = max(2, min(5, int(np.bincount(y).min())))
+        with warnings.catch_warnings():  # scikit-learn 1.9's notices of 1.10's API changes
+            warnings.simplefilter("ignore", FutureWarning)
+            lr = LogisticRegressionCV(Cs=C_GRID, cv=folds, scoring="neg_log_loss").fit(x, y)
         coef = lr.coef_[0]
         if (coef >= 0).all():
             return LogisticModel(tuple(feats), tuple(float(c) for c in coef),
