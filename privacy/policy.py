@@ -99,26 +99,46 @@ class PrivacyGuard:
         self._lock = threading.Lock()
 
     def detect(self, text: str, policy: PrivacyPolicy) -> list[Detection]:
-        return self.analyzer.analyze(
-            text, policy.entities, policy.thresholds, policy.default_threshold
-        )
+        return self._analyze([text], policy)[0]
 
     def detect_cached(self, text: str, policy: PrivacyPolicy) -> list[Detection]:
-        key = (hashlib.sha256(text.encode()).digest(), *policy.detection_key())
+        return self._detect_all(None, [text], policy)[1][0]
+
+    def _analyze(self, texts: Sequence[str], policy: PrivacyPolicy) -> list[list[Detection]]:
+        return self.analyzer.analyze_many(
+            texts, policy.entities, policy.thresholds, policy.default_threshold
+        )
+
+    def _detect_all(
+        self, question: str | None, chunks: Sequence[str], policy: PrivacyPolicy
+    ) -> tuple[list[Detection], list[list[Detection]]]:
+        """The question's detections (always fresh) and each chunk's (cached by hash), with
+        the question and every chunk not in the cache analysed in one batch."""
+        keys = [(hashlib.sha256(c.encode()).digest(), *policy.detection_key()) for c in chunks]
+        found: dict[tuple[object, ...], list[Detection]] = {}
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        dets = self.detect(text, policy)
+            for key in keys:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    found[key] = hit
+        missing: dict[tuple[object, ...], str] = {}
+        for key, chunk in zip(keys, chunks, strict=True):
+            if key not in found:
+                missing.setdefault(key, chunk)
+        texts = ([question] if question is not None else []) + list(missing.values())
+        results = self._analyze(texts, policy) if texts else []
+        q_dets = results.pop(0) if question is not None else []
         with self._lock:
-            self._cache[key] = dets
-            if len(self._cache) > self._cache_size:
+            for key, dets in zip(missing, results, strict=True):
+                found[key] = dets
+                self._cache[key] = dets
+            while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return dets
+        return q_dets, [found[key] for key in keys]
 
     def protect(self, question: str, chunks: Sequence[str], policy: PrivacyPolicy) -> Protected:
-        q_dets = self.detect(question, policy)
+        q_dets, chunk_dets = self._detect_all(question, chunks, policy)
         blocked = [d.entity_type for d in q_dets if policy.action(d.entity_type) == "block"]
         if blocked:
             raise PiiBlockedError(blocked)
@@ -137,6 +157,6 @@ class PrivacyGuard:
             return vault.pseudonymize(text, keep, redact=drop)
 
         safe_q = apply(question, q_dets)
-        safe_chunks = [apply(c, self.detect_cached(c, policy)) for c in chunks]
+        safe_chunks = [apply(c, dets) for c, dets in zip(chunks, chunk_dets, strict=True)]
         counts = Counter(vault.counts()) + redacted
         return Protected(safe_q, safe_chunks, vault, dict(sorted(counts.items())))
