@@ -96,8 +96,13 @@ class IndexStore:
         dense = faiss.read_index(str(vdir / "dense.faiss"))
         if isinstance(dense, faiss.IndexHNSW):
             dense.hnsw.efSearch = HNSW_EF_SEARCH
-        vectors = np.load(vdir / "vectors.npy", mmap_mode="r")
-        snap = Snapshot(version, dense, vectors, Bm25Index.load(vdir / "bm25"), chunks)
+        if (vdir / "vectors.npy").exists():
+            vectors = np.load(vdir / "vectors.npy", mmap_mode="r")
+            bm25 = Bm25Index.load(vdir / "bm25")
+        else:  # written before BM25 existed: rebuild what it lacks in memory
+            vectors = dense.reconstruct_n(0, dense.ntotal)
+            bm25 = Bm25Index.build([f"{c.title}\n{c.text}" for c in chunks])
+        snap = Snapshot(version, dense, vectors, bm25, chunks)
         self._cache[tenant] = snap
         return snap
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -176,3 +177,18 @@ def test_large_tenants_get_a_graph_index_with_the_same_answers(
         a = [h.chunk.chunk_id for h in exact.search("acme", "password length", 3, mode=mode)]  # type: ignore[arg-type]
         b = [h.chunk.chunk_id for h in graph.search("acme", "password length", 3, mode=mode)]  # type: ignore[arg-type]
         assert a == b
+
+
+def test_an_index_from_before_bm25_still_loads_and_searches(
+    retriever: Retriever, embedder: Embedder, tmp_path: Path
+) -> None:
+    retriever.ingest("acme", DOCS)
+    vdir = next(p for p in (tmp_path / "acme").iterdir() if p.name.startswith("v"))
+    (vdir / "vectors.npy").unlink()  # the layout of the first release: FAISS + chunks only
+    shutil.rmtree(vdir / "bm25")
+    old = Retriever(embedder, IndexStore(tmp_path, embedder.dim), chunk_size=400, chunk_overlap=40)
+    for mode in ("hybrid", "bm25"):
+        hits = old.search("acme", "password length", 1, mode=mode)  # type: ignore[arg-type]
+        assert hits[0].chunk.doc_id == "security.md"
+    old.ingest("acme", [Document("new.md", "New", "Something new.")])
+    assert old.store.count("acme") == 4
