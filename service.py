@@ -30,6 +30,8 @@ from rag.protocol import (
     DocumentsRequest,
     DocumentsResponse,
     Health,
+    ScoreRequest,
+    ScoreResponse,
 )
 from rag.runtime import build_retriever, build_tenants, llm_client
 from rag.settings import get_settings
@@ -97,6 +99,15 @@ async def answer(
 ) -> AnswerResponse:
     """Answer a question from the tenant's documents, with citations."""
     return await pipeline.answer(tenant, body, request_id=request.state.request_id)
+
+
+@app.post("/v1/score", response_model=ScoreResponse, tags=["answers"], responses=ERROR_RESPONSES)
+async def score(
+    body: ScoreRequest, tenant: TenantDep, pipeline: PipelineDep, request: Request
+) -> ScoreResponse:
+    """Trust score of an answer produced elsewhere, against the given context or the tenant's
+    retrieval for the question."""
+    return await pipeline.score(tenant, body, request_id=request.state.request_id)
 
 
 _DOCUMENTS_BODY = {

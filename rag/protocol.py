@@ -10,6 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trust.presets import PresetName as TrustPreset
+from trust.scorer import TrustResult
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -27,6 +30,9 @@ class AnswerRequest(_Request):
         None, description="Retrieval mode (default: the service's, hybrid)."
     )
     filters: SearchFilters | None = None
+    trust_preset: TrustPreset | None = Field(
+        None, description="Which trust signals to pay for (default: RAGTRUST_TRUST_PRESET)."
+    )
 
 
 class Citation(BaseModel):
@@ -43,6 +49,7 @@ class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    trust_tokens: int = Field(0, description="Tokens the trust signals cost (samples etc.).")
 
 
 class PrivacySummary(BaseModel):
@@ -61,6 +68,27 @@ class AnswerResponse(BaseModel):
     usage: Usage
     timings_ms: dict[str, float]
     privacy: PrivacySummary = Field(default_factory=PrivacySummary)
+    trust: TrustResult | None = Field(None, description="None when no answer was generated.")
+
+
+class ScoreRequest(_Request):
+    question: str = Field(..., min_length=1)
+    answer: str = Field(..., min_length=1, description="An answer produced elsewhere.")
+    context: list[str] | None = Field(
+        None, description="The context to check it against; default: the tenant's retrieval."
+    )
+    top_k: int | None = Field(None, ge=1, le=50)
+    trust_preset: TrustPreset | None = None
+
+
+class ScoreResponse(BaseModel):
+    request_id: str
+    trust: TrustResult
+    citations: list[Citation] = Field(
+        default_factory=list, description="The retrieved context, when none was given."
+    )
+    privacy: PrivacySummary = Field(default_factory=PrivacySummary)
+    timings_ms: dict[str, float]
 
 
 class ErrorDetail(BaseModel):
