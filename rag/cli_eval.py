@@ -192,3 +192,37 @@ def eval_retrieval(
     else:
         for key, value in result.items():
             out.print(f"{key:>12}  {value}")
+
+
+# --- answers end to end (issue 4) -------------------------------------------------------
+
+
+@eval_app.command("qa")
+def eval_qa(
+    data: Annotated[Path, typer.Option(help="SQuAD v1.1 JSON.")],
+    preset: Annotated[str, typer.Option(help="off, fast, balanced or thorough.")] = "",
+    limit: Annotated[int | None, typer.Option(help="Answer only the first N questions.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Answers in flight.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write ROC/reliability PNGs here.")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="One JSON line per answer.")] = None,
+) -> None:
+    """SQuAD end to end: every paragraph indexed into a temporary tenant, every question
+    answered by the whole pipeline; correct = token-F1 >= 0.5 against any gold answer."""
+    from rag.cli_trust import check_preset, run_with_progress
+    from rag.qa_eval import answer_questions, qa_index, qa_metrics
+    from rag.settings import get_settings
+    from rag.squad import load_squad
+
+    name = check_preset(preset or get_settings().trust_preset)
+    items = load_squad(data)
+    questions = items[:limit] if limit is not None else items
+    with qa_index(items, console) as session:
+
+        async def work(advance: Callable[[int], None]) -> list[dict[str, Any]]:
+            return await answer_questions(
+                session, questions, preset=name, concurrency=concurrency, on_done=advance
+            )
+
+        records = run_with_progress(f"qa ({name})", len(questions), work)
+    _finish(qa_metrics(records), records, as_json, output, plot, f"SQuAD ({name})")
