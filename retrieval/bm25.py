@@ -89,8 +89,12 @@ class Bm25Index:
         self, query: str, k: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Chunk positions and scores of the best ``k`` matches (score > 0 only)."""
-        scores = self.scores(query, mask)
-        if scores is None or k <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        hits = np.flatnonzero(scores > 0)
-        return top(hits, scores[hits], k)
+        return best(self.scores(query, mask), k)
+
+
+def best(scores: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best positive entries of a full score array (from ``Bm25Index.scores``)."""
+    if scores is None or k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    hits = np.flatnonzero(scores > 0)
+    return top(hits, scores[hits], k)

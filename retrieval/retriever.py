@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.errors import RagtrustError
+from retrieval.bm25 import best
 from retrieval.chunking import split
 from retrieval.embeddings import Embedder
 from retrieval.fusion import Ranked, convex, top
@@ -139,8 +140,7 @@ class Retriever:
             return dense
         dense_ids = dense[0]
         lexical = snap.bm25.scores(query, mask)
-        lex_ids = np.zeros(0, np.int64) if lexical is None else top(
-            np.flatnonzero(lexical > 0), lexical[lexical > 0], n)[0]  # fmt: skip
+        lex_ids = best(lexical, n)[0]
         # Every candidate gets both scores: a chunk one retriever missed is scored by it too,
         # rather than given an assumed floor.
         cand = np.union1d(lex_ids, dense_ids)
