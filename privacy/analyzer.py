@@ -32,6 +32,7 @@ from spacy.util import filter_spans
 
 from privacy.entities import DEFAULT_ENTITIES
 from privacy.names import is_english_word, is_family_name, is_given_name
+from privacy.person_roles import repeat_names
 from privacy.recognizers import (
     CardNumberRecognizer,
     InternationalPhoneRecognizer,
@@ -39,6 +40,7 @@ from privacy.recognizers import (
     OfflineEmailRecognizer,
     PersonAwareSpacyRecognizer,
     PersonCueRecognizer,
+    SpeakerRecognizer,
     SsnShapeRecognizer,
     StreetAddressRecognizer,
 )
@@ -256,6 +258,7 @@ def build_engine(nlp_engine: NerOnlyNlpEngine | None = None) -> AnalyzerEngine:
         StreetAddressRecognizer(),
         PersonCueRecognizer(),
         NamePersonRecognizer(),
+        SpeakerRecognizer(),
         UsLicenseRecognizer(),
     ):
         registry.add_recognizer(recognizer)
@@ -352,8 +355,24 @@ class PiiAnalyzer:
                 if r.score >= limits.get(r.entity_type, default_threshold)
                 for piece in _split_lines(text, _relabel(text, r))
             ]
-            out[i] = [_trim(text, d) for d in resolve(dets) if text[d.start : d.end].strip()]
+            kept = [_trim(text, d) for d in resolve(dets) if text[d.start : d.end].strip()]
+            out[i] = _with_repeated_names(text, kept)
         return out
+
+
+def _with_repeated_names(text: str, dets: list[Detection]) -> list[Detection]:
+    """``Faina D. Yefremova ... early Yefremova``: the bare mention is the same person
+    (``person_roles.repeat_names``), with the score of the name it repeats."""
+    names = [d for d in dets if d.entity_type == "PERSON"]
+    if not names:
+        return dets
+    found = repeat_names(text, [(d.start, d.end) for d in names])
+    extra = [
+        Detection(s, e, "PERSON", names[k].score)
+        for s, e, k in found
+        if not any(d.start < e and s < d.end for d in dets)
+    ]
+    return sorted([*dets, *extra]) if extra else dets
 
 
 def _trim(text: str, det: Detection) -> Detection:
