@@ -6,23 +6,33 @@ Run with ``uvicorn service:app`` (or ``ragtrust serve``).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from rag import http_errors
-from rag.deps import AppState, DocumentsDep, PipelineDep, StateDep, TenantDep
+from rag import chat, http_errors
+from rag.auth import Answerer, Reader, Writer, bearer
+from rag.chat import ChatCompletion, ChatCompletionRequest
+from rag.deps import AppState, DocumentsDep, PipelineDep, StateDep
 from rag.documents import DocumentManager, Upload
+from rag.errors import Unauthorized
+from rag.keys import Principal
 from rag.middleware import limits
-from rag.pipeline import AnswerPipeline
+from rag.observability import Metrics, ObservabilityMiddleware
+from rag.pipeline import AnswerPipeline, Outcome
 from rag.protocol import (
     ERROR_RESPONSES,
+    SSE_RESPONSE,
     AnswerRequest,
     AnswerResponse,
     DeletedDocument,
@@ -33,8 +43,11 @@ from rag.protocol import (
     ScoreRequest,
     ScoreResponse,
 )
-from rag.runtime import build_retriever, build_tenants, llm_client
+from rag.ratelimit import KeyRateLimiter
+from rag.readiness import Readiness
+from rag.runtime import build_engine, build_keys, build_retriever, build_tenants, llm_client
 from rag.settings import get_settings
+from rag.streaming import answer_events
 
 log = logging.getLogger("ragtrust")
 
@@ -42,26 +55,35 @@ log = logging.getLogger("ragtrust")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    tenants = build_tenants(settings)
+    engine = build_engine(settings)
+    tenants = build_tenants(settings, engine)
     retriever = await asyncio.to_thread(build_retriever, settings)
     async with llm_client(settings) as llm:
+        readiness = Readiness(llm, engine)
+        preload = asyncio.create_task(readiness.preload(tenants, retriever))
         app.state.ragtrust = AppState(
             settings,
             AnswerPipeline(settings, tenants, retriever, llm),
             llm,
             DocumentManager(settings, tenants, retriever),
+            build_keys(settings, engine),
+            KeyRateLimiter(settings.rate_limit),
+            readiness,
         )
         log.info(banner(settings.host, settings.port))
         yield
+        preload.cancel()
 
 
 def banner(host: str, port: int) -> str:
     q = "How many vacation days do full-time employees get?"
     return (
         f"ragtrust is ready on http://{host}:{port} (API docs: /docs). Try:\n"
+        "  export RAGTRUST_API_KEY=$(.venv/bin/ragtrust keys create --tenant demo --role user "
+        "--quiet)\n"
         f"  curl -s http://{host}:{port}/v1/answer -H 'Content-Type: application/json' "
-        f"""-H 'X-Tenant: demo' -d '{{"question": "{q}"}}'\n"""
-        f'  .venv/bin/ragtrust ask "{q}" --tenant demo'
+        f"""-H "Authorization: Bearer $RAGTRUST_API_KEY" -d '{{"question": "{q}"}}'\n"""
+        f'  .venv/bin/ragtrust ask "{q}"'
     )
 
 
@@ -73,10 +95,29 @@ app = FastAPI(
     lifespan=lifespan,
 )
 http_errors.install(app)
+metrics = Metrics(tenant_label=settings.metrics_tenant_label)
 # Uploads may be large (multipart adds a little framing); everything else stays small.
 upload_limit = {"/v1/documents": settings.max_document_bytes + 64 * 1024}
 for middleware, options in limits(settings.max_body_bytes, upload_limit):
     app.add_middleware(middleware, **options)
+# Outermost, so that a 413 from the body limit is counted as a 413.
+app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+
+
+async def answered(caller: Principal, outcome: Outcome) -> None:
+    """What every answer, streamed or not, leaves behind: its metrics."""
+    r = outcome.response
+    metrics.observe_answer(
+        caller.tenant,
+        preset=r.trust.preset if r.trust else "off",
+        prompt_tokens=r.usage.prompt_tokens,
+        completion_tokens=r.usage.completion_tokens,
+        trust_tokens=r.usage.trust_tokens,
+        trust_score=r.trust.score if r.trust else None,
+        flagged=bool(r.trust and r.trust.flagged),
+        pii_entities=r.privacy.entities,
+        timings_ms=r.timings_ms,
+    )
 
 
 @app.get("/healthz", response_model=Health, tags=["operations"])
@@ -87,27 +128,85 @@ async def healthz() -> Health:
 
 @app.get("/readyz", response_model=Health, tags=["operations"], responses={503: {"model": Health}})
 async def readyz(state: StateDep) -> Health | JSONResponse:
-    """The LLM answers; until then the service cannot answer questions."""
-    ok = await state.llm.ready()
-    health = Health(status="ok" if ok else "unavailable", checks={"llm": "ok" if ok else "down"})
+    """The LLM and the database answer and the indexes are loaded: the service can answer."""
+    checks = await state.readiness.checks()
+    ok = all(v == "ok" for v in checks.values())
+    health = Health(status="ok" if ok else "unavailable", checks=checks)
     return health if ok else JSONResponse(health.model_dump(), status_code=503)
 
 
-@app.post("/v1/answer", response_model=AnswerResponse, tags=["answers"], responses=ERROR_RESPONSES)
+@app.get("/metrics", tags=["operations"], response_class=Response,
+         responses={200: {"content": {"text/plain": {}}}, 401: ERROR_RESPONSES[401]})  # fmt: skip
+async def prometheus_metrics(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Response:
+    """Prometheus metrics: requests and latency by route and status, tokens, trust scores,
+    flagged answers, PII entities by type (never a value; the tenant only if configured)."""
+    token = settings.metrics_token
+    given = credentials.credentials if credentials else ""
+    if token and not hmac.compare_digest(given.encode(), token.encode()):
+        raise Unauthorized("/metrics needs 'Authorization: Bearer <RAGTRUST_METRICS_TOKEN>'")
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@app.post("/v1/answer", response_model=AnswerResponse, tags=["answers"],
+          responses={**ERROR_RESPONSES, **SSE_RESPONSE})  # fmt: skip
 async def answer(
-    body: AnswerRequest, tenant: TenantDep, pipeline: PipelineDep, request: Request
-) -> AnswerResponse:
-    """Answer a question from the tenant's documents, with citations."""
-    return await pipeline.answer(tenant, body, request_id=request.state.request_id)
+    body: AnswerRequest, caller: Answerer, pipeline: PipelineDep, request: Request
+) -> AnswerResponse | StreamingResponse:
+    """Answer a question from the tenant's documents, with citations, a trust score, what
+    privacy protected and what it cost. ``stream: true`` sends server-sent events."""
+    rid = request.state.request_id
+    if body.stream:
+        prep = await pipeline.prepare(caller.tenant, body, request_id=rid)
+        hook = partial(answered, caller)
+        return event_stream(answer_events(pipeline.stream(prep), rid, on_outcome=hook))
+    outcome = await pipeline.answer(caller.tenant, body, request_id=rid)
+    await answered(caller, outcome)
+    return outcome.response
+
+
+@app.post("/v1/chat/completions", response_model=ChatCompletion, tags=["chat"],
+          responses={**ERROR_RESPONSES, **SSE_RESPONSE})  # fmt: skip
+async def chat_completions(
+    body: ChatCompletionRequest, caller: Answerer, pipeline: PipelineDep, request: Request
+) -> ChatCompletion | StreamingResponse:
+    """OpenAI-compatible chat over the tenant's documents: the last user message is the
+    question, earlier turns its context. Citations, trust, privacy and cost come in a
+    ``ragtrust`` object of the response (streamed: of the last chunk)."""
+    rid = request.state.request_id
+    question, history = chat.to_answer_request(body)
+    if body.stream:
+        prep = await pipeline.prepare(caller.tenant, question, request_id=rid, history=history)
+        usage = bool(body.stream_options and body.stream_options.include_usage)
+        events = chat.chunks(pipeline.stream(prep), rid, include_usage=usage,
+                             on_outcome=partial(answered, caller))  # fmt: skip
+        return event_stream(events)
+    outcome = await pipeline.answer(caller.tenant, question, request_id=rid, history=history)
+    await answered(caller, outcome)
+    return chat.completion(outcome)
+
+
+@app.get("/v1/models", response_model=chat.ModelList, tags=["chat"], responses=ERROR_RESPONSES)
+async def list_models(caller: Answerer) -> chat.ModelList:
+    """The model id chat clients send: ``ragtrust`` (answers from the tenant's documents)."""
+    return chat.models()
+
+
+def event_stream(events: AsyncIterator[bytes]) -> StreamingResponse:
+    # No proxy buffering: each event should reach the client as it is produced.
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 
 @app.post("/v1/score", response_model=ScoreResponse, tags=["answers"], responses=ERROR_RESPONSES)
 async def score(
-    body: ScoreRequest, tenant: TenantDep, pipeline: PipelineDep, request: Request
+    body: ScoreRequest, caller: Answerer, pipeline: PipelineDep, request: Request
 ) -> ScoreResponse:
     """Trust score of an answer produced elsewhere, against the given context or the tenant's
     retrieval for the question."""
-    return await pipeline.score(tenant, body, request_id=request.state.request_id)
+    return await pipeline.score(caller.tenant, body, request_id=request.state.request_id)
 
 
 _DOCUMENTS_BODY = {
@@ -131,7 +230,7 @@ _DOCUMENTS_BODY = {
 @app.post("/v1/documents", response_model=DocumentsResponse, tags=["documents"],
           responses=ERROR_RESPONSES, openapi_extra=_DOCUMENTS_BODY)  # fmt: skip
 async def add_documents(
-    request: Request, tenant: TenantDep, documents: DocumentsDep
+    request: Request, caller: Writer, documents: DocumentsDep
 ) -> DocumentsResponse:
     """Index documents: JSON ``{"documents": [...]}`` or multipart ``files`` (text, Markdown,
     HTML, PDF, JSONL). Each one is reported; a bad file does not stop the rest."""
@@ -145,25 +244,25 @@ async def add_documents(
         if not uploads:
             missing = {"type": "missing", "loc": ("body", "files"), "msg": "no files in the form"}
             raise RequestValidationError([missing])
-        return await documents.add_uploads(tenant, uploads)
+        return await documents.add_uploads(caller.tenant, uploads)
     try:
         body = DocumentsRequest.model_validate_json(await request.body())
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
-    return await documents.add_json(tenant, body.documents)
+    return await documents.add_json(caller.tenant, body.documents)
 
 
 @app.get("/v1/documents", response_model=DocumentList, tags=["documents"],
          responses=ERROR_RESPONSES)  # fmt: skip
-async def list_documents(tenant: TenantDep, documents: DocumentsDep) -> DocumentList:
+async def list_documents(caller: Reader, documents: DocumentsDep) -> DocumentList:
     """The tenant's documents and their chunk counts."""
-    return await documents.list(tenant)
+    return await documents.list(caller.tenant)
 
 
 @app.delete("/v1/documents/{document_id:path}", response_model=DeletedDocument,
             tags=["documents"], responses=ERROR_RESPONSES)  # fmt: skip
 async def delete_document(
-    document_id: str, tenant: TenantDep, documents: DocumentsDep
+    document_id: str, caller: Writer, documents: DocumentsDep
 ) -> DeletedDocument:
     """Remove a document from every index of the tenant."""
-    return await documents.delete(tenant, document_id)
+    return await documents.delete(caller.tenant, document_id)

@@ -7,15 +7,16 @@ import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import httpx
 import typer
-from rich.console import Console
 from rich.progress import Progress
 
+from rag.cli_console import console, fail, out
 from rag.cli_eval import eval_app
 from rag.cli_privacy import privacy_app
+from rag.cli_tenants import keys_app, tenants_app
 from rag.cli_trust import trust_app
 from rag.errors import RagtrustError
 from rag.model_prep import prepare_in_llm_venv
@@ -26,23 +27,15 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="The embedded LLM checkpoint.", no_args_is_help=True)
 llm_app = typer.Typer(help="The vLLM server.", no_args_is_help=True)
-tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (results under bench/results/).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(llm_app, name="llm")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(trust_app, name="trust")
-
-console = Console(stderr=True)
-out = Console()
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
 
 
 @model_app.command("prepare")
@@ -65,7 +58,7 @@ def model_prepare(
     try:
         built = prepare_in_llm_venv(settings.llm_python, precision, target, force=force)
     except (FileNotFoundError, subprocess.CalledProcessError) as exc:
-        raise _fail(f"model preparation failed: {exc}") from None
+        raise fail(f"model preparation failed: {exc}") from None
     if not built:
         console.print(f"model ready at {target}")
 
@@ -82,7 +75,7 @@ def llm_serve() -> None:
                 settings, on_wait=lambda s: status.update(f"starting vLLM ... {s:.0f} s")
             )
         except RagtrustError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
     console.print(f"vLLM serves [bold]{server.model}[/bold] at {server.base_url} (Ctrl-C stops)")
     try:
         while server.process is None or server.process.poll() is None:
@@ -91,28 +84,6 @@ def llm_serve() -> None:
         pass
     finally:
         server.stop()
-
-
-@tenants_app.command("create")
-def tenants_create(
-    name: str, exist_ok: Annotated[bool, typer.Option("--exist-ok")] = False
-) -> None:
-    """Create a tenant."""
-    from rag.runtime import build_tenants
-
-    try:
-        created = build_tenants(get_settings()).create(name, exist_ok=exist_ok)
-    except RagtrustError as exc:
-        raise _fail(exc.message) from None
-    console.print(f"tenant {name} {'created' if created else 'already exists'}")
-
-
-@tenants_app.command("list")
-def tenants_list() -> None:
-    from rag.runtime import build_tenants
-
-    for name in build_tenants(get_settings()).names():
-        out.print(name)
 
 
 @app.command()
@@ -132,7 +103,7 @@ def ingest(
         build_tenants(settings).require(tenant)
         files = list(iter_files(paths))
     except RagtrustError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     docs, errors = [], {}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("reading files", total=len(files))
@@ -163,22 +134,26 @@ def ingest(
 @app.command()
 def ask(
     question: str,
-    tenant: Annotated[str, typer.Option(help="Tenant to ask.")] = "demo",
+    api_key: Annotated[
+        str, typer.Option(envvar="RAGTRUST_API_KEY", help="A user or admin key of the tenant.")
+    ] = "",
     url: Annotated[str | None, typer.Option(help="Service URL.")] = None,
     raw: Annotated[bool, typer.Option("--json", help="Print the JSON response.")] = False,
 ) -> None:
-    """Ask the running service a question."""
+    """Ask the running service a question (the key decides the tenant)."""
     settings = get_settings()
+    if not api_key:
+        raise fail("no API key: set RAGTRUST_API_KEY or pass --api-key (`ragtrust keys create`)")
     base = url or f"http://{settings.host}:{settings.port}"
     try:
         resp = httpx.post(
             f"{base}/v1/answer",
             json={"question": question},
-            headers={"X-Tenant": tenant},
+            headers={"Authorization": f"Bearer {api_key}"},
             timeout=settings.llm_timeout_s + 30,
         )
     except httpx.HTTPError as exc:
-        raise _fail(
+        raise fail(
             f"cannot reach ragtrust at {base} ({type(exc).__name__}); `make run` starts it"
         ) from None
     body = resp.json()
@@ -186,7 +161,7 @@ def ask(
         out.print_json(json.dumps(body))
         return
     if resp.status_code != 200:
-        raise _fail(body.get("error", {}).get("message", resp.text))
+        raise fail(body.get("error", {}).get("message", resp.text))
     out.print(body["answer"])
     for c in body["citations"]:
         mark = "*" if c["cited"] else " "
@@ -199,18 +174,24 @@ def ask(
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    log_format: Annotated[
+        Literal["json", "text"], typer.Option(help="json: one JSON object per log line.")
+    ] = "json",
 ) -> None:
     """Run the HTTP API (starts the embedded vLLM server unless RAGTRUST_LLM_BASE_URL is set)."""
-    import logging
-
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    for noisy in ("httpx", "faiss.loader"):  # per-request / import chatter
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from rag.observability import logging_config
+
     settings = get_settings()
-    uvicorn.run("service:app", host=host or settings.host, port=port or settings.port,
-                log_level="info")  # fmt: skip
+    uvicorn.run(
+        "service:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=logging_config("INFO", json_logs=log_format == "json"),
+        access_log=False,  # ragtrust.access replaces it (no raw paths or query strings)
+        log_level="info",
+    )
 
 
 @bench_app.command("model")
@@ -250,3 +231,33 @@ def bench_retrieval(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     out.print_json(json.dumps(result))
+
+
+@bench_app.command("answer")
+def bench_answer(
+    concurrency: Annotated[str, typer.Option(help="Comma-separated levels.")] = "1,4,16",
+    requests: Annotated[
+        int, typer.Option(help="Requests per arm and level (rounded up to whole waves).")
+    ] = 16,
+    corpus: Annotated[Path, typer.Option(help="Folder or file to index.")] = Path("data/demo"),
+    questions: Annotated[
+        Path | None, typer.Option(help="One question per line (default: the demo questions).")
+    ] = None,
+    raw: Annotated[bool, typer.Option("--json", help="Print the JSON, not the table.")] = False,
+    output: Annotated[Path, typer.Option("--out")] = Path("bench/results/answer.json"),
+    note: Annotated[str, typer.Option(help="Run conditions kept in the JSON.")] = "",
+) -> None:
+    """Latency and answers/s of raw vLLM vs /v1/answer (trust off, default preset) at each
+    concurrency, time to first token, cold start; on a stack it starts (or reuses)."""
+    from rag.bench_answer import DEMO_QUESTIONS, run, table
+
+    qs = questions.read_text().split("\n") if questions else DEMO_QUESTIONS
+    levels = [int(c) for c in concurrency.split(",")]
+    qs = [q.strip() for q in qs if q.strip()]
+    result = run(get_settings(), levels, requests, corpus, qs, console, note=note)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    if raw:
+        out.print_json(json.dumps(result))
+    else:
+        out.print(table(result))

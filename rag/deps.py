@@ -1,7 +1,6 @@
 """FastAPI dependencies: the heavy objects built once in the lifespan, and the caller's tenant.
 
-The tenant comes from the ``X-Tenant`` header for now; API keys that map to a tenant and a
-role replace it (the key will decide the tenant, the caller will not).
+Who the caller is (key, tenant, role) is decided in ``rag.auth``.
 """
 
 from __future__ import annotations
@@ -9,11 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from rag.documents import DocumentManager
+from rag.keys import KeyStore
 from rag.llm_client import LLMClient
 from rag.pipeline import AnswerPipeline
+from rag.ratelimit import KeyRateLimiter
+from rag.readiness import Readiness
 from rag.settings import Settings
 
 
@@ -23,6 +25,9 @@ class AppState:
     pipeline: AnswerPipeline
     llm: LLMClient
     documents: DocumentManager
+    keys: KeyStore
+    rate_limiter: KeyRateLimiter
+    readiness: Readiness
 
 
 def get_state(request: Request) -> AppState:
@@ -38,13 +43,6 @@ def get_documents(state: Annotated[AppState, Depends(get_state)]) -> DocumentMan
     return state.documents
 
 
-def get_tenant(
-    x_tenant: Annotated[str, Header(description="The tenant whose documents answer.")],
-) -> str:
-    return x_tenant.strip().lower()
-
-
 StateDep = Annotated[AppState, Depends(get_state)]
 PipelineDep = Annotated[AnswerPipeline, Depends(get_pipeline)]
-TenantDep = Annotated[str, Depends(get_tenant)]
 DocumentsDep = Annotated[DocumentManager, Depends(get_documents)]

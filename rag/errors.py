@@ -7,11 +7,15 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
     ├── InvalidRequest          400  the request is well-formed JSON but makes no sense
     │   ├── EmptyDocument       422  a document has no extractable text
     │   └── PiiBlocked          422  the question holds PII of a type the tenant blocks
+    ├── Unauthorized            401  no API key, or an unknown or revoked one
+    ├── Forbidden               403  the key's role may not do this
+    ├── RateLimited             429  the key sent too many requests (see Retry-After)
     ├── UnknownTenant           404  no tenant of that name exists
     ├── NotFound                404  a document or other resource does not exist
     ├── LLMError                503  the LLM server cannot answer right now
     │   ├── LLMUnavailable      503  connection refused / server not running
     │   └── LLMTimeout          503  no answer within RAGTRUST_LLM_TIMEOUT_S
+    ├── DatabaseUnavailable     503  the database (tenants, keys, audit) cannot be reached
     └── ModelNotPrepared        503  the embedded model checkpoint is missing
 """
 
@@ -22,6 +26,7 @@ class RagtrustError(Exception):
     status_code = 500
     code = "internal_error"
     type = "server_error"
+    retry_after_s: int | None = None  # sent as Retry-After when set
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -44,6 +49,28 @@ class PiiBlocked(InvalidRequest):
 
     status_code = 422
     code = "pii_blocked"
+
+
+class Unauthorized(RagtrustError):
+    status_code = 401
+    code = "invalid_api_key"
+    type = "authentication_error"
+
+
+class Forbidden(RagtrustError):
+    status_code = 403
+    code = "permission_denied"
+    type = "permission_error"
+
+
+class RateLimited(RagtrustError):
+    status_code = 429
+    code = "rate_limit_exceeded"
+    type = "rate_limit_error"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
 
 
 class UnknownTenant(RagtrustError):
@@ -71,6 +98,13 @@ class LLMUnavailable(LLMError):
 
 class LLMTimeout(LLMError):
     code = "llm_timeout"
+
+
+class DatabaseUnavailable(RagtrustError):
+    status_code = 503
+    code = "database_unavailable"
+    type = "service_unavailable"
+    retry_after_s = 5
 
 
 class ModelNotPrepared(RagtrustError):

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import LLMError, RagtrustError
+from rag.errors import RagtrustError, Unauthorized
 
 log = logging.getLogger("ragtrust.http")
 
@@ -49,7 +49,9 @@ def error_response(
 
 async def _ragtrust_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RagtrustError)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, LLMError) else None
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
     if exc.status_code >= 500:
         log.warning("request %s failed: %s", _rid(request), exc.code)
     return error_response(exc.status_code, exc.message, exc.code, exc.type, headers)

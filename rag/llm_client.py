@@ -8,6 +8,8 @@ the timeout, not after minutes of silent back-off.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,6 +48,17 @@ class LLMClient(Protocol):
         logprobs: bool = False,
         cache_salt: str | None = None,
     ) -> Completion: ...
+
+    def chat_stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        logprobs: bool = False,
+        cache_salt: str | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        """Greedy text deltas as they are generated, then the whole ``Completion``."""
+        ...
 
     async def ready(self) -> bool: ...
 
@@ -117,6 +130,45 @@ class OpenAICompatibleClient:
         )
         return self._completions(resp)[0]
 
+    async def chat_stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        logprobs: bool = False,
+        cache_salt: str | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        stream = await self._create(
+            messages,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            logprobs=logprobs or None,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"cache_salt": cache_salt} if cache_salt else None,
+        )
+        parts: list[str] = []
+        lps: list[float] = []
+        finish, usage = None, None
+        async with self._translated(), stream:
+            async for chunk in stream:
+                usage = chunk.usage or usage
+                for choice in chunk.choices:
+                    finish = choice.finish_reason or finish
+                    if choice.logprobs and choice.logprobs.content:
+                        lps += [t.logprob for t in choice.logprobs.content]
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+                        yield choice.delta.content
+        yield Completion(
+            text="".join(parts),
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else len(lps),
+            finish_reason=finish,
+            model=self.model,
+            token_logprobs=lps,
+        )
+
     async def sample(
         self,
         messages: list[Message],
@@ -177,12 +229,18 @@ class OpenAICompatibleClient:
         return out[::-1]
 
     async def _create(self, messages: list[Message], **kwargs: Any) -> Any:
-        try:
+        async with self._translated():
             return await self._client.chat.completions.create(
                 model=self.model,
                 messages=messages,  # type: ignore[arg-type]
                 **kwargs,
             )
+
+    @asynccontextmanager
+    async def _translated(self) -> AsyncIterator[None]:
+        """openai's errors as ours, also when they surface mid-stream."""
+        try:
+            yield
         except openai.APITimeoutError as exc:
             raise LLMTimeout(
                 f"the LLM server did not answer within {self.timeout_s:g} s; "
@@ -195,6 +253,8 @@ class OpenAICompatibleClient:
             ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(f"the LLM server refused the request (HTTP {exc.status_code})") from exc
+        except (openai.APIError, httpx.HTTPError) as exc:  # e.g. the server died mid-stream
+            raise LLMUnavailable(f"the LLM server at {self.base_url} broke off the answer") from exc
 
     @staticmethod
     def _completions(resp: Any) -> list[Completion]:

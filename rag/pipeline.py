@@ -12,20 +12,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 from privacy.analyzer import PiiAnalyzer
 from privacy.policy import PiiBlockedError, PolicyOverrides, PrivacyGuard, PrivacyPolicy, Protected
+from privacy.stream import StreamRestorer
 from privacy.vault import Vault
 from rag.citations import cited_indices
+from rag.cost import Prices, Spend, price
 from rag.errors import InvalidRequest, PiiBlocked
-from rag.llm_client import LLMClient
+from rag.llm_client import Completion, LLMClient, Message
 from rag.prompts import NO_ANSWER, Source, answer_messages
 from rag.protocol import (
     AnswerRequest,
     AnswerResponse,
     Citation,
+    Cost,
     PrivacySummary,
     ScoreRequest,
     ScoreResponse,
@@ -35,6 +39,7 @@ from rag.settings import Settings
 from rag.tenants import TenantRegistry
 from retrieval.retriever import Retriever
 from retrieval.types import Filters, Hit
+from trust.presets import PresetName
 from trust.scorer import TrustResult, TrustScorer
 
 SNIPPET_CHARS = 240
@@ -50,8 +55,38 @@ class _Timer:
         self.marks[stage] = round((now - self._t0) * 1000, 2)
         self._t0 = now
 
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000
+
     def done(self) -> dict[str, float]:
         return {**self.marks, "total": round(sum(self.marks.values()), 2)}
+
+
+@dataclass
+class Prepared:
+    """A request retrieved and protected, ready for the LLM (``messages`` is empty when
+    nothing was retrieved: the answer is then NO_ANSWER without an LLM call)."""
+
+    tenant: str
+    request_id: str
+    hits: list[Hit]
+    safe: Protected
+    messages: list[Message]
+    sources: list[Source]
+    preset: PresetName
+    threshold: float
+    salt: str
+    timer: _Timer
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The response, and what the audit log keeps of the exchange (placeholders only)."""
+
+    response: AnswerResponse
+    redacted_question: str
+    redacted_answer: str
+    finish_reason: str | None = "stop"
 
 
 class AnswerPipeline:
@@ -72,6 +107,12 @@ class AnswerPipeline:
         if privacy is None and settings.privacy_enabled:
             privacy = PrivacyGuard(PiiAnalyzer())  # spaCy loads once, here, at startup
         self.privacy = privacy
+        self.prices = Prices(
+            settings.cost_currency,
+            settings.price_per_1k_prompt_tokens,
+            settings.price_per_1k_completion_tokens,
+            settings.price_per_gpu_second,
+        )
 
     def privacy_policy(self, tenant: str) -> PrivacyPolicy:
         s = self.settings
@@ -96,7 +137,16 @@ class AnswerPipeline:
                 "accept; remove it and ask again"
             ) from None
 
-    async def answer(self, tenant: str, req: AnswerRequest, *, request_id: str) -> AnswerResponse:
+    async def prepare(
+        self,
+        tenant: str,
+        req: AnswerRequest,
+        *,
+        request_id: str,
+        history: Sequence[Message] = (),
+    ) -> Prepared:
+        """Everything up to the LLM call; its errors (unknown tenant, blocked PII, a bad
+        question) surface here, before a streamed response has started."""
         question = req.question.strip()
         if not question:
             raise InvalidRequest("the question is empty")
@@ -106,70 +156,143 @@ class AnswerPipeline:
             )
         timer = _Timer()
         await asyncio.to_thread(self.tenants.require, tenant)
-        k = req.top_k or self.settings.top_k
+        ts = await asyncio.to_thread(self.tenants.settings, tenant)
+        s = self.settings
+        k = req.top_k or ts.top_k or s.top_k
+        mode = req.mode or ts.retrieval_mode or s.retrieval_mode
         filters = (
             Filters(frozenset(req.filters.document_ids), frozenset(req.filters.sources))
             if req.filters
             else None
         )
         hits = await asyncio.to_thread(
-            partial(self.retriever.search, mode=req.mode or self.settings.retrieval_mode,
-                    filters=filters),  # fmt: skip
-            tenant, question, k,
-        )  # fmt: skip
-        timer.lap("retrieval")
-        # Titles go to the model too, so they are protected with the chunk texts.
-        safe = await self._protect(
-            tenant, question, [h.chunk.title for h in hits] + [h.chunk.text for h in hits]
+            partial(self.retriever.search, mode=mode, filters=filters), tenant, question, k
         )
-        safe_titles, safe_texts = safe.chunks[: len(hits)], safe.chunks[len(hits) :]
+        timer.lap("retrieval")
+        # Titles and earlier chat turns go to the model too, so they are protected alike.
+        turns = [m["content"] for m in history]
+        safe = await self._protect(
+            tenant, question, [h.chunk.title for h in hits] + [h.chunk.text for h in hits] + turns
+        )
+        n = len(hits)
+        sources = [Source(t, c) for t, c in zip(safe.chunks[:n], safe.chunks[n : 2 * n],
+                                                 strict=True)]  # fmt: skip
+        safe_history = [{**m, "content": c} for m, c in zip(history, safe.chunks[2 * n :],
+                                                              strict=True)]  # fmt: skip
         timer.lap("privacy")
+        return Prepared(
+            tenant=tenant,
+            request_id=request_id,
+            hits=hits,
+            safe=safe,
+            messages=answer_messages(safe.question, sources, safe_history) if hits else [],
+            sources=sources,
+            preset=req.trust_preset or ts.trust_preset or s.trust_preset,
+            threshold=ts.trust_threshold if ts.trust_threshold is not None else s.trust_threshold,
+            salt=cache_salt(tenant),
+            timer=timer,
+        )
 
+    async def answer(
+        self,
+        tenant: str,
+        req: AnswerRequest,
+        *,
+        request_id: str,
+        history: Sequence[Message] = (),
+    ) -> Outcome:
+        prep = await self.prepare(tenant, req, request_id=request_id, history=history)
+        if not prep.messages:
+            return await self._finish(prep, None, [])
+        # The samples share the answer's prompt prefix and run beside it in one batch.
+        completion, samples = await asyncio.gather(
+            self.llm.chat(prep.messages, max_tokens=self.settings.max_answer_tokens,
+                          temperature=0.0, logprobs=self.llm.supports_logprobs,
+                          cache_salt=prep.salt),
+            self.trust.draw_samples(prep.messages, prep.preset, cache_salt=prep.salt),
+        )  # fmt: skip
+        return await self._finish(prep, completion, samples)
+
+    async def stream(self, prep: Prepared) -> AsyncIterator[str | Outcome]:
+        """The answer's text as it is generated (placeholders restored, none split across
+        deltas), then the whole ``Outcome`` once trust has scored it."""
+        if not prep.messages:
+            yield NO_ANSWER
+            yield await self._finish(prep, None, [])
+            return
+        samples = asyncio.create_task(
+            self.trust.draw_samples(prep.messages, prep.preset, cache_salt=prep.salt)
+        )
+        try:
+            restorer = StreamRestorer(prep.safe.vault)
+            completion: Completion | None = None
+            async for part in self.llm.chat_stream(
+                prep.messages, max_tokens=self.settings.max_answer_tokens,
+                logprobs=self.llm.supports_logprobs, cache_salt=prep.salt,
+            ):  # fmt: skip
+                if isinstance(part, Completion):
+                    completion = part
+                elif text := restorer.feed(part):
+                    yield text
+            if tail := restorer.flush():
+                yield tail
+            assert completion is not None  # chat_stream always ends with one
+            drawn = await samples
+        finally:
+            samples.cancel()  # a client that went away stops paying for samples
+        yield await self._finish(prep, completion, drawn)
+
+    async def _finish(
+        self, prep: Prepared, completion: Completion | None, samples: Sequence[Completion]
+    ) -> Outcome:
+        timer = prep.timer
+        timer.lap("generation")
         trust: TrustResult | None = None
-        if not hits:
-            text, usage = NO_ANSWER, Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
-            timer.lap("generation")
+        if completion is None:
+            text, redacted = NO_ANSWER, NO_ANSWER
+            spend = Spend()
         else:
-            sources = [Source(t, c) for t, c in zip(safe_titles, safe_texts, strict=True)]
-            messages = answer_messages(safe.question, sources)
-            preset, salt = req.trust_preset or self.settings.trust_preset, cache_salt(tenant)
-            # The samples share the answer's prompt prefix and run beside it in one batch.
-            completion, samples = await asyncio.gather(
-                self.llm.chat(messages, max_tokens=self.settings.max_answer_tokens,
-                              temperature=0.0, logprobs=self.llm.supports_logprobs,
-                              cache_salt=salt),
-                self.trust.draw_samples(messages, preset, cache_salt=salt),
-            )  # fmt: skip
-            timer.lap("generation")
             # Scored on what the LLM saw (placeholders), restored for the user afterwards.
             trust = await self.trust.score(
-                safe.question, completion.text, sources, preset=preset,
-                threshold=self.settings.trust_threshold,
-                answer_logprobs=completion.token_logprobs or None, samples=samples,
-                cache_salt=salt,
+                prep.safe.question, completion.text, prep.sources, preset=prep.preset,
+                threshold=prep.threshold, answer_logprobs=completion.token_logprobs or None,
+                samples=samples, cache_salt=prep.salt,
             )  # fmt: skip
-            text = safe.vault.restore(completion.text).strip()
-            trust = restore_unsupported(trust, text, safe.vault)
-            usage = Usage(
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                total_tokens=completion.prompt_tokens + completion.completion_tokens,
-                trust_tokens=trust.usage.prompt_tokens + trust.usage.completion_tokens,
-            )
+            redacted = completion.text.strip()
+            text = prep.safe.vault.restore(completion.text).strip()
+            trust = restore_unsupported(trust, text, prep.safe.vault)
+            spend = Spend(
+                completion.prompt_tokens, completion.completion_tokens,
+                trust.usage.prompt_tokens, trust.usage.completion_tokens,
+                llm_seconds=(timer.marks["generation"] + timer.elapsed_ms()) / 1000,
+            )  # fmt: skip
         timer.lap("trust")
-
-        cited = set(cited_indices(text, len(hits)))
-        citations = [_citation(i, h, cited=i in cited) for i, h in enumerate(hits, 1)]
-        return AnswerResponse(
-            request_id=request_id,
+        cited = set(cited_indices(text, len(prep.hits)))
+        cost = price(spend, self.prices)
+        response = AnswerResponse(
+            request_id=prep.request_id,
             answer=text,
-            citations=citations,
+            citations=[_citation(i, h, cited=i in cited) for i, h in enumerate(prep.hits, 1)],
             model=self.llm.model,
-            usage=usage,
+            usage=Usage(
+                prompt_tokens=spend.prompt_tokens,
+                completion_tokens=spend.completion_tokens,
+                total_tokens=spend.prompt_tokens + spend.completion_tokens,
+                trust_tokens=spend.trust_prompt_tokens + spend.trust_completion_tokens,
+            ),
             timings_ms=timer.done(),
-            privacy=PrivacySummary(entities=safe.entities),
+            cost=Cost(
+                currency=cost.currency,
+                basis=cost.basis,
+                answer=round(cost.answer, 8),
+                trust=round(cost.trust, 8),
+                total=round(cost.total, 8),
+            ),  # fmt: skip
+            privacy=PrivacySummary(entities=prep.safe.entities),
             trust=trust,
         )
+        finish = completion.finish_reason if completion else "stop"
+        return Outcome(response, prep.safe.question, redacted, finish)
 
     async def score(self, tenant: str, req: ScoreRequest, *, request_id: str) -> ScoreResponse:
         """Trust for an answer produced elsewhere (like TLM's get_trustworthiness_score): the

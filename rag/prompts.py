@@ -34,14 +34,22 @@ class Source:
     text: str
 
 
-def answer_messages(question: str, sources: Sequence[Source]) -> list[Message]:
+def answer_messages(
+    question: str, sources: Sequence[Source], history: Sequence[Message] = ()
+) -> list[Message]:
+    """``history``: earlier turns of a chat, so a follow-up reads in context; the sources
+    come with the last question only (they were retrieved for it)."""
     q = question.strip()
     blocks = "\n\n".join(f"[{i}] {s.title}\n{s.text.strip()}" for i, s in enumerate(sources, 1))
     user = (
         f"Question: {q}\n\nSources:\n{blocks}\n\n"
         f'Answer the question "{q}" using the sources, and cite them like [1].'
     )
-    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+    return [
+        {"role": "system", "content": ANSWER_SYSTEM},
+        *history,
+        {"role": "user", "content": user},
+    ]
 
 
 def extractive_messages(question: str, context: str) -> list[Message]:

@@ -31,7 +31,14 @@ class AnswerRequest(_Request):
     )
     filters: SearchFilters | None = None
     trust_preset: TrustPreset | None = Field(
-        None, description="Which trust signals to pay for (default: RAGTRUST_TRUST_PRESET)."
+        None,
+        description="Which trust signals to pay for (default: the tenant's, then the "
+        "service's RAGTRUST_TRUST_PRESET).",
+    )
+    stream: bool = Field(
+        False,
+        description="Server-sent events: `delta` events with the answer's text as it is "
+        "generated, then one `answer` event with the whole response (or an `error` event).",
     )
 
 
@@ -52,6 +59,16 @@ class Usage(BaseModel):
     trust_tokens: int = Field(0, description="Tokens the trust signals cost (samples etc.).")
 
 
+class Cost(BaseModel):
+    currency: str
+    basis: Literal["tokens", "gpu_seconds"] = Field(
+        description="Priced per token (RAGTRUST_PRICE_PER_1K_*) or per GPU-second."
+    )
+    answer: float = Field(description="The answer's generation.")
+    trust: float = Field(description="The trust signals' extra LLM work (samples, grading).")
+    total: float
+
+
 class PrivacySummary(BaseModel):
     entities: dict[str, int] = Field(
         default_factory=dict,
@@ -67,6 +84,7 @@ class AnswerResponse(BaseModel):
     model: str
     usage: Usage
     timings_ms: dict[str, float]
+    cost: Cost
     privacy: PrivacySummary = Field(default_factory=PrivacySummary)
     trust: TrustResult | None = Field(None, description="None when no answer was generated.")
 
@@ -110,12 +128,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse, "description": desc}
     for code, desc in {
         400: "Invalid request",
-        404: "Unknown tenant",
+        401: "Missing, unknown or revoked API key",
+        403: "The key's role may not do this",
+        404: "Not found (document, model)",
         413: "Request body too large",
         422: "Validation error, or PII of a type the tenant blocks (code pii_blocked)",
+        429: "Rate limit of the key exceeded (see Retry-After)",
         500: "Internal error",
-        503: "LLM unavailable or timed out (see Retry-After)",
+        503: "LLM or database unavailable, or the LLM timed out (see Retry-After)",
     }.items()
+}
+
+SSE_RESPONSE: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "JSON, or with `stream: true` server-sent events.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
 }
 
 

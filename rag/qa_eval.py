@@ -136,7 +136,8 @@ async def answer_questions(
                 req = AnswerRequest(question=it["question"], trust_preset=preset)
                 t0 = time.perf_counter()
                 try:
-                    resp = await pipeline.answer(TENANT, req, request_id=f"qa-{it['id']}")
+                    outcome = await pipeline.answer(TENANT, req, request_id=f"qa-{it['id']}")
+                    resp = outcome.response
                 except RagtrustError as exc:
                     return [{"id": it["id"], "label": None, "score": None, "signals": {},
                              "error": exc.message}]  # fmt: skip

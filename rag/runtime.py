@@ -10,10 +10,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.engine import Engine
+
 from rag import llm_server
+from rag.db import make_engine
+from rag.keys import KeyStore
 from rag.llm_client import LLMClient, OpenAICompatibleClient
 from rag.settings import Settings
-from rag.tenants import SqlTenantRegistry, make_engine
+from rag.tenants import SqlTenantRegistry
 from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
 from retrieval.onnx_embedder import OnnxEmbedder, export_int8
 from retrieval.retriever import HybridParams, Retriever
@@ -22,9 +26,17 @@ from retrieval.store import IndexStore
 log = logging.getLogger("ragtrust")
 
 
-def build_tenants(settings: Settings) -> SqlTenantRegistry:
+def build_engine(settings: Settings) -> Engine:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqlTenantRegistry(make_engine(settings.db_url))
+    return make_engine(settings.db_url)
+
+
+def build_tenants(settings: Settings, engine: Engine | None = None) -> SqlTenantRegistry:
+    return SqlTenantRegistry(engine or build_engine(settings))
+
+
+def build_keys(settings: Settings, engine: Engine | None = None) -> KeyStore:
+    return KeyStore(engine or build_engine(settings))
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from privacy.entities import DEFAULT_ENTITIES, Action
@@ -101,11 +101,31 @@ class Settings(BaseSettings):
         description="Calibration parameters (`ragtrust trust calibrate` writes them).",
     )
 
+    # Cost: what each answer reports in `cost` (per token by default; per GPU-second if set).
+    cost_currency: str = Field("USD", max_length=8)
+    price_per_1k_prompt_tokens: float = Field(
+        0.00002, ge=0, description="Default: what hosted APIs charge for a small Llama."
+    )
+    price_per_1k_completion_tokens: float = Field(0.00005, ge=0)
+    price_per_gpu_second: float = Field(
+        0.0, ge=0, description="When > 0, cost is LLM time x this (e.g. 0.00075 = $2.70/h)."
+    )
+
     # API
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = Field(4000, ge=10)
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    metrics_tenant_label: bool = Field(
+        False, description="Label answer metrics by tenant (a series per tenant)."
+    )
+    metrics_token: str = Field(
+        "", description="Bearer token /metrics requires; empty = open (bind to a private net)."
+    )
+    rate_limit: str = Field(
+        "600/minute",
+        description="Requests per API key (`limits` syntax, e.g. 10/second); empty = none.",
+    )
 
     # Privacy (issue 5): defaults for every tenant; `ragtrust privacy policy set` overrides
     # them per tenant.
@@ -125,6 +145,13 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Per-type action: pseudonymize (default), redact or block, e.g. {"US_SSN": '
         '"block"}.',
+    )
+
+    # Audit (issue 7)
+    audit_signing_key: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key that signs audit chain heads and prune checkpoints; empty = a "
+        "random key generated once into DATA_DIR/audit-signing.key (mode 0600).",
     )
 
     @model_validator(mode="after")

@@ -9,13 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
 from rag import llm_server
+from rag.db import make_engine
+from rag.keys import KeyStore
 from rag.settings import ROOT, Settings
 
 DEMO = ROOT / "data" / "demo"
@@ -49,9 +51,21 @@ class Service:
     data_dir: Path
     env: dict[str, str]
     log_path: Path
+    _keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def client(self, tenant: str | None = "demo", **kwargs: object) -> httpx.Client:
-        headers = {"X-Tenant": tenant} if tenant else {}
+    def key(self, tenant: str = "demo", role: str = "admin") -> str:
+        """An API key of the tenant (created once per tenant and role, in the service's own
+        database, as `ragtrust keys create` does)."""
+        if (tenant, role) not in self._keys:
+            store = KeyStore(make_engine(f"sqlite:///{self.data_dir / 'ragtrust.db'}"))
+            self._keys[tenant, role] = store.create(tenant, role, "tests").secret
+        return self._keys[tenant, role]
+
+    def client(
+        self, tenant: str | None = "demo", role: str = "admin", **kwargs: object
+    ) -> httpx.Client:
+        """A client authenticated as the tenant's ``role`` (none when ``tenant`` is None)."""
+        headers = {"Authorization": f"Bearer {self.key(tenant, role)}"} if tenant else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -84,7 +98,7 @@ def start_service(
     log_path = data_dir / "service.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(BIN / "uvicorn"), "service:app", "--host", "127.0.0.1", "--port", str(port)],
+            [str(BIN / "ragtrust"), "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     service = Service(f"http://127.0.0.1:{port}", data_dir, env, log_path)

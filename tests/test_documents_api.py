@@ -172,12 +172,12 @@ def test_an_empty_json_document_is_reported(docs_service: Service) -> None:
                                            "error": "document 'blank' has no text"}  # fmt: skip
 
 
-def test_unknown_tenant_is_a_404(docs_service: Service) -> None:
-    with docs_service.client("nobody") as c:
-        assert c.get("/v1/documents").status_code == 404
+def test_documents_need_a_key(docs_service: Service) -> None:
+    with docs_service.client(None) as c:
+        assert c.get("/v1/documents").status_code == 401
         resp = c.post("/v1/documents", json={"documents": [{"id": "a", "text": "b"}]})
-    assert resp.status_code == 404
-    assert resp.json()["error"]["code"] == "unknown_tenant"
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "invalid_api_key"
 
 
 def test_cli_ingests_folders_of_every_format_and_skips_bad_files(

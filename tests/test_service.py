@@ -51,8 +51,14 @@ def test_citations_carry_document_chunk_and_score(service: Service) -> None:
     assert top["snippet"] and top["source"] == 1
 
 
-def test_cli_ask_prints_a_cited_answer(service: Service) -> None:
-    done = service.cli("ask", "What is the minimum password length?", "--url", service.url)
+def test_cli_key_then_ask_prints_a_cited_answer(service: Service) -> None:
+    created = service.cli("keys", "create", "--tenant", "demo", "--role", "user", "--quiet")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("rt_") and key not in service.cli("keys", "list").stdout
+    done = service.cli(
+        "ask", "What is the minimum password length?", "--url", service.url, "--api-key", key
+    )
     assert done.returncode == 0, done.stderr
     assert "security-policy.md" in done.stdout
 
@@ -112,21 +118,24 @@ def test_oversized_chunked_body_is_refused_with_413(service: Service) -> None:
     assert resp.status_code == 413
 
 
-@pytest.mark.parametrize("tenant", ["nobody", "../demo", "DEMO-not-there"])
-def test_unknown_tenant_is_a_404(service: Service, tenant: str) -> None:
-    with service.client(tenant=tenant) as c:
-        resp = c.post("/v1/answer", json={"question": "What is the hotel cap in London?"})
-    assert resp.status_code == 404
-    err = _error(resp)
-    assert err["code"] == "unknown_tenant"
-    assert tenant not in err["message"]
-
-
-def test_missing_tenant_header_is_a_422(service: Service) -> None:
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer nonsense", "Bearer rt_000000000000_guess", "Basic ZGVtbzpkZW1v", "Bearer"],
+)
+def test_a_missing_or_wrong_key_is_a_401(service: Service, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
     with service.client(tenant=None) as c:
-        resp = c.post("/v1/answer", json={"question": "hi"})
-    assert resp.status_code == 422
-    assert "x-tenant" in _error(resp)["message"]
+        resp = c.post("/v1/answer", json={"question": "hi"}, headers=headers)
+    assert resp.status_code == 401
+    assert _error(resp)["code"] in {"invalid_api_key", "http_error"}
+    assert resp.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_tenant_comes_from_the_key_not_from_a_header(service: Service) -> None:
+    with service.client() as c:
+        resp = c.post("/v1/answer", json={"question": "hi", "trust_preset": "off"},
+                      headers={"X-Tenant": "other"})  # fmt: skip
+    assert resp.status_code == 200
 
 
 def test_unknown_route_is_a_json_404(service: Service) -> None:
@@ -140,7 +149,8 @@ def test_health_and_readiness(service: Service) -> None:
     with service.client() as c:
         assert c.get("/healthz").json()["status"] == "ok"
         ready = c.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["llm"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"llm": "ok", "database": "ok", "indexes": "ok"}
 
 
 def test_llm_down_is_a_503_with_retry_after(dead_llm_service: Service) -> None:

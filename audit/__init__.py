@@ -1,0 +1,1 @@
+"""Compliance audit log: one tamper-evident record per request, exportable."""

@@ -1,0 +1,62 @@
+"""Who may call what: the API key decides the tenant and the role; the route names the
+permission it needs; each key has its own request budget.
+
+The tenant is never taken from anything the caller could choose per request, so a key of
+tenant A has no way to name tenant B.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rag.deps import StateDep
+from rag.errors import Forbidden, Unauthorized
+from rag.keys import Permission, Principal
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="rt_<id>_<secret>",
+    description="An API key from `ragtrust keys create --tenant T --role user|admin|auditor`.",
+)
+
+_WHAT = {
+    "answer": "ask questions",
+    "read_documents": "list documents",
+    "write_documents": "add or delete documents",
+    "audit": "read the audit log",
+}
+
+
+async def authenticate(
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    principal = await asyncio.to_thread(state.keys.authenticate, credentials.credentials)
+    if principal is None:
+        raise Unauthorized("invalid or revoked API key")
+    request.state.principal = principal  # for the access log, metrics and the audit record
+    state.rate_limiter.check(principal.key_id)
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(f"the {principal.role} role may not {_WHAT[permission]}")
+        return principal
+
+    return check
+
+
+Answerer = Annotated[Principal, Depends(require("answer"))]
+Reader = Annotated[Principal, Depends(require("read_documents"))]
+Writer = Annotated[Principal, Depends(require("write_documents"))]
+Auditor = Annotated[Principal, Depends(require("audit"))]

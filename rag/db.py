@@ -1,0 +1,40 @@
+"""The service's one relational database: tenants, API keys, tenant settings and the audit log.
+
+SQLite (WAL) is the embedded default, PostgreSQL the scale-out choice, picked by
+``RAGTRUST_DATABASE_URL``. Every table module declares its rows on ``Base``; ``create_schema``
+imports them all so one call creates whatever is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Modules whose rows live on Base; imported before the schema is created.
+TABLE_MODULES = ("rag.tenants", "rag.keys")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        # WAL lets the CLI write while the service reads the same file.
+        @event.listens_for(engine, "connect")
+        def _wal(conn, _record):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+
+    create_schema(engine)
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    for module in TABLE_MODULES:
+        importlib.import_module(module)
+    Base.metadata.create_all(engine)

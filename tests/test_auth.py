@@ -1,0 +1,136 @@
+"""API keys, roles, tenant isolation, rate limits and /metrics, through the real HTTP service
+(its own process and database) and the real vLLM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.conftest import LLMEndpoint, Service
+
+pytestmark = pytest.mark.integration
+
+ACME_DOC = {
+    "id": "acme-secret.md",
+    "title": "Acme launch plan",
+    "text": "Project Bluebird launches on 12 May. The launch codename is HELIOTROPE-7.",
+}
+GLOBEX_DOC = {
+    "id": "globex-secret.md",
+    "title": "Globex merger memo",
+    "text": "The Globex merger closes in Q3. The deal codename is OBSIDIAN-LANTERN.",
+}
+
+
+@pytest.fixture(scope="module")
+def two_tenants(service_factory: Callable[..., Service], llm: LLMEndpoint) -> Service:
+    svc = service_factory("tenants", llm.base_url, llm.model, RAGTRUST_RATE_LIMIT="")
+    for tenant, doc in (("acme", ACME_DOC), ("globex", GLOBEX_DOC)):
+        assert svc.cli("tenants", "create", tenant).returncode == 0
+        with svc.client(tenant, "admin") as c:
+            assert c.post("/v1/documents", json={"documents": [doc]}).json()["indexed"] == 1
+    return svc
+
+
+def test_a_key_sees_only_its_own_tenant(two_tenants: Service) -> None:
+    with two_tenants.client("acme", "user") as c:
+        assert [d["id"] for d in c.get("/v1/documents").json()["documents"]] == ["acme-secret.md"]
+        # Asked with the other tenant's own words, retrieval still only has acme's chunks.
+        for mode in ("bm25", "dense", "hybrid"):
+            body = {"question": "What is the codename of the Globex merger deal in Q3?",
+                    "mode": mode, "trust_preset": "off"}  # fmt: skip
+            resp = c.post("/v1/answer", json=body)
+            assert resp.status_code == 200, resp.text
+            assert {x["document_id"] for x in resp.json()["citations"]} <= {"acme-secret.md"}
+            assert "OBSIDIAN" not in resp.text
+        scored = c.post("/v1/score", json={"question": "deal codename?", "answer": "OBSIDIAN"})
+        assert {x["document_id"] for x in scored.json()["citations"]} <= {"acme-secret.md"}
+    with two_tenants.client("acme", "admin") as c:
+        gone = c.delete("/v1/documents/globex-secret.md")
+        assert gone.status_code == 404
+    with two_tenants.client("globex", "user") as c:
+        assert [d["id"] for d in c.get("/v1/documents").json()["documents"]] == ["globex-secret.md"]
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "body", "allowed"),
+    [
+        ("user", "POST", "/v1/documents", {"documents": [{"id": "x", "text": "y"}]}, False),
+        ("user", "DELETE", "/v1/documents/acme-secret.md", None, False),
+        ("user", "GET", "/v1/documents", None, True),
+        ("user", "GET", "/v1/models", None, True),
+        ("auditor", "POST", "/v1/answer", {"question": "When is the launch?"}, False),
+        ("auditor", "POST", "/v1/chat/completions",
+         {"model": "ragtrust", "messages": [{"role": "user", "content": "hi"}]}, False),
+        ("auditor", "POST", "/v1/score", {"question": "q", "answer": "a"}, False),
+        ("auditor", "GET", "/v1/documents", None, False),
+        ("auditor", "POST", "/v1/documents", {"documents": [{"id": "x", "text": "y"}]}, False),
+        ("admin", "GET", "/v1/documents", None, True),
+    ],
+)  # fmt: skip
+def test_each_role_is_refused_what_it_may_not_do(
+    two_tenants: Service, role: str, method: str, path: str, body: object, allowed: bool
+) -> None:
+    with two_tenants.client("acme", role) as c:
+        resp = c.request(method, path, json=body)
+    if allowed:
+        assert resp.status_code == 200, resp.text
+    else:
+        assert resp.status_code == 403, resp.text
+        assert resp.json()["error"]["code"] == "permission_denied"
+        assert role in resp.json()["error"]["message"]
+
+
+def test_a_revoked_key_stops_working_at_once(two_tenants: Service) -> None:
+    created = two_tenants.cli("keys", "create", "--tenant", "acme", "--role", "user", "-q")
+    key = created.stdout.strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(f"{two_tenants.url}/v1/models", headers=headers).status_code == 200
+    key_id = key.split("_")[1]
+    assert two_tenants.cli("keys", "revoke", key_id).returncode == 0
+    listed = two_tenants.cli("keys", "list", "--tenant", "acme").stdout
+    assert key_id in listed and key not in listed
+    resp = httpx.get(f"{two_tenants.url}/v1/models", headers=headers)
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_tenant_settings_apply_to_its_answers(two_tenants: Service) -> None:
+    assert two_tenants.cli("tenants", "set", "globex", "--trust-preset", "fast",
+                           "--trust-threshold", "0.9", "--top-k", "1").returncode == 0  # fmt: skip
+    with two_tenants.client("globex", "user") as c:
+        body = c.post("/v1/answer", json={"question": "When does the merger close?"}).json()
+    assert body["trust"]["preset"] == "fast" and body["trust"]["threshold"] == 0.9
+    assert len(body["citations"]) == 1
+    shown = two_tenants.cli("tenants", "show", "globex").stdout
+    assert '"trust_preset": "fast"' in shown
+
+
+def test_per_key_rate_limit_is_a_429_with_retry_after(
+    service_factory: Callable[..., Service], llm: LLMEndpoint
+) -> None:
+    svc = service_factory("ratelimited", llm.base_url, llm.model, RAGTRUST_RATE_LIMIT="3/minute")
+    assert svc.cli("tenants", "create", "demo").returncode == 0
+    with svc.client("demo", "user") as c:
+        codes = [c.get("/v1/models").status_code for _ in range(4)]
+        limited = c.get("/v1/models")
+    assert codes == [200, 200, 200, 429]
+    assert limited.json()["error"]["code"] == "rate_limit_exceeded"
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    with svc.client("demo", "admin") as other_key:  # the budget is per key
+        assert other_key.get("/v1/models").status_code == 200
+
+
+def test_metrics_count_requests_answers_and_pii_but_never_text(two_tenants: Service) -> None:
+    question = "Is Ada Lovelace on the Bluebird launch team? Mail ada@example.org"
+    with two_tenants.client("acme", "user") as c:
+        assert c.post("/v1/answer", json={"question": question}).status_code == 200
+        assert c.get("/v1/nothing-here?secret=1").status_code == 404
+    text = httpx.get(f"{two_tenants.url}/metrics").text
+    assert 'route="/v1/answer"' in text and 'status="200"' in text
+    assert 'route="<unmatched>"' in text and "nothing-here" not in text
+    assert "ragtrust_trust_score_count" in text
+    assert 'entity_type="EMAIL_ADDRESS"' in text and 'entity_type="PERSON"' in text
+    for secret in ("Ada", "Lovelace", "ada@example.org", "Bluebird", "acme"):
+        assert secret not in text  # no text, and no tenant label unless configured
