@@ -1,7 +1,8 @@
-"""The tenant registry: which tenants exist. A request for any other tenant is refused.
+"""The tenant registry: which tenants exist, and each one's settings. A request for any other
+tenant is refused.
 
-Stored through SQLAlchemy (SQLite by default, PostgreSQL by URL) because API keys, tenant
-settings and the audit log will live beside it in the same database.
+Stored through SQLAlchemy (``rag.db``) beside API keys and the audit log. A tenant's settings
+override the service defaults (``RAGTRUST_*``) and are overridden in turn by a request.
 """
 
 from __future__ import annotations
@@ -9,20 +10,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import DateTime, String, Text, create_engine, event, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import DateTime, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from rag.db import Base
 from rag.errors import InvalidRequest, UnknownTenant
+from trust.presets import PresetName
 
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class TenantRow(Base):
@@ -42,6 +42,24 @@ class TenantPrivacyRow(Base):
     policy: Mapped[str] = mapped_column(Text)
 
 
+class TenantSettingsRow(Base):
+    __tablename__ = "tenant_settings"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    settings: Mapped[str] = mapped_column(Text)
+
+
+class TenantSettings(BaseModel):
+    """What a tenant may set for itself; None falls back to the service default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trust_preset: PresetName | None = None
+    trust_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+
+
 class TenantRegistry(Protocol):
     def create(self, name: str, *, exist_ok: bool = False) -> bool: ...
 
@@ -51,18 +69,7 @@ class TenantRegistry(Protocol):
 
     def privacy_overrides(self, name: str) -> dict[str, Any] | None: ...
 
-
-def make_engine(url: str) -> Engine:
-    engine = create_engine(url)
-    if url.startswith("sqlite"):
-        # WAL lets the CLI write while the service reads the same file.
-        @event.listens_for(engine, "connect")
-        def _wal(conn, _record):
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-
-    Base.metadata.create_all(engine)
-    return engine
+    def settings(self, name: str) -> TenantSettings: ...
 
 
 def validate_name(name: str) -> str:
@@ -119,3 +126,26 @@ class SqlTenantRegistry:
                 s.add(TenantPrivacyRow(name=name, policy=json.dumps(policy)))
             else:
                 row.policy = json.dumps(policy)
+
+    def settings(self, name: str) -> TenantSettings:
+        with Session(self._engine) as s:
+            row = s.get(TenantSettingsRow, name)
+            return (
+                TenantSettings()
+                if row is None
+                else TenantSettings.model_validate_json(row.settings)
+            )
+
+    def update_settings(self, name: str, **changes: Any) -> TenantSettings:
+        """Merge ``changes`` into the tenant's settings (a None value resets that one)."""
+        self.require(name)
+        with Session(self._engine) as s, s.begin():
+            row = s.get(TenantSettingsRow, name)
+            current = {} if row is None else json.loads(row.settings)
+            merged = TenantSettings.model_validate({**current, **changes})
+            text = merged.model_dump_json(exclude_none=True)
+            if row is None:
+                s.add(TenantSettingsRow(name=name, settings=text))
+            else:
+                row.settings = text
+        return merged
