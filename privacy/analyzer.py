@@ -376,12 +376,15 @@ def _with_repeated_names(text: str, dets: list[Detection]) -> list[Detection]:
 
 
 def _trim(text: str, det: Detection) -> Detection:
-    """Drop surrounding whitespace and trailing punctuation from a span."""
+    """Drop surrounding whitespace and trailing punctuation from a span, and a person's
+    possessive ``'s`` (``<PERSON_1>'s report`` keeps the sentence readable for the model)."""
     start, end = det.start, det.end
     while start < end and text[start].isspace():
         start += 1
     while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):
         end -= 1
+    if det.entity_type == "PERSON" and text[start:end].endswith(("'s", "’s")) and end - start > 3:
+        end -= 2
     return Detection(start, end, det.entity_type, det.score)
 
 

@@ -273,6 +273,7 @@ _KIN = (
 _CUE = rf"""
     (?:
         \b(?:[Mm]y|[Hh]is|[Hh]er|[Tt]heir)\s+(?:(?:full|last|first|maiden|middle)\s+)?name\s+is\s+
+      | \b[Yy]our\s+(?:(?:full|last|first|maiden|middle)\s+)?name\s*\?\s+   # ... name? Arcuri
       | \b(?:I\s+am|I'm|[Cc]alled|[Nn]amed|[Ss]igned|[Rr]egards,?|[Tt]hanks,?)\s+
       | \b(?:[Cc]alls?|[Cc]alled)\s+me\s+
       | \b(?:[Dd]ear|[Hh]i|[Hh]ello)\s+
@@ -455,6 +456,7 @@ NOT_PERSON_LABELS = frozenset(
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "NORP", "DATE", "TIME", "MONEY", "CARDINAL"})
 _NAME_TOKEN = regex.compile(r"^\p{Lu}[\p{L}\p{M}'’-]*\.?$")
 _INITIAL = regex.compile(r"^\p{Lu}\.?$")
+_LOWERCASE_ORG_SUFFIXES = ORG_WORDS - COMMON_WORDS
 # Inside a name: Maika van de Noort, Willemine ten Pas, Rui dos Santos, Anna di Lauro.
 _NAME_PARTICLES = frozenset(
     "van von de der den ten ter da di del della dos das do du".split()  # noqa: SIM905
@@ -512,6 +514,8 @@ class NamePersonRecognizer(_Recognizer):
         runs: list[_Run] = []
         run: list[Any] = []
         for tok in [*doc, None]:
+            if run and tok is not None and tok.is_space and "\n" not in tok.text:
+                continue  # Lara  Fiorentino: an extra space is its own token
             if tok is not None and self._extends(run, tok, cased):
                 run.append(tok)
                 continue
@@ -530,7 +534,11 @@ class NamePersonRecognizer(_Recognizer):
         if tok.like_url or tok.like_email or not tok.text[0].isalpha():
             return False
         if not cased:
-            return is_given_name(tok.text) or is_family_name(tok.text)
+            return (
+                is_given_name(tok.text)
+                or is_family_name(tok.text)
+                or (len(tok.text) > 2 and tok.text.rstrip(".").isalpha() and unknown_word(tok.text))
+            )
         return bool(
             _NAME_TOKEN.match(tok.text)
             and tok.text.casefold().rstrip(".") not in NOT_PERSON_WORDS
@@ -538,7 +546,9 @@ class NamePersonRecognizer(_Recognizer):
         )
 
     def _extends(self, run: list[Any], tok: Any, cased: bool) -> bool:
-        if not run or "\n" in run[-1].whitespace_ or run[-1].i + 1 != tok.i:
+        if not run or "\n" in run[-1].whitespace_:
+            return False
+        if any(not t.is_space or "\n" in t.text for t in tok.doc[run[-1].i + 1 : tok.i]):
             return False
         if self._starts(tok, cased):
             return True
@@ -564,7 +574,17 @@ class NamePersonRecognizer(_Recognizer):
             return None  # Eriksson Bridge, Isaac Lodge: a street
         given = any(is_given_name(w) for w in words)
         if not cased:
-            return _Run(run, self.GIVEN_SCORE) if given else None
+            if given:
+                return _Run(run, self.GIVEN_SCORE)
+            after = run[-1].doc[run[-1].i + 1 : run[-1].i + 2].text.rstrip(".")
+            if (
+                len(words) > 1
+                and max(map(len, words)) >= 5  # not chat shorthand (pls thx)
+                and all(unknown_word(w) or is_family_name(w) for w in words)
+                and after not in _LOWERCASE_ORG_SUFFIXES  # stillwater supercomputing inc.
+            ):
+                return _Run(run, self.ROLE_SCORE)  # guðgeir bergsveinsson, emidio p lombardo
+            return None
         labels = {t.ent_type_ for t in name if t.ent_type_}
         places = bool(labels) and labels <= PLACE_LABELS
         english = [is_english_word(w) for w in words]
@@ -589,7 +609,11 @@ class NamePersonRecognizer(_Recognizer):
         prev = doc[run[0].i - 1] if run[0].i > 0 else None
         if score < self.GIVEN_SCORE and (
             (nxt is not None and nxt.text == ":")  # Website: a field label
-            or (prev is not None and prev.lower_ in PLACE_PREPOSITIONS)  # grew up in Knivsta
+            or (
+                prev is not None
+                and prev.lower_ in PLACE_PREPOSITIONS  # grew up in Knivsta
+                and (nxt is None or nxt.text not in {"'s", "’s"})  # but: from Marcil's book
+            )
         ):
             score = self.WEAK_SCORE
         if (

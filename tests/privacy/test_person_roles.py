@@ -64,6 +64,29 @@ def test_two_words_english_does_not_have_are_a_name(analyzer: PiiAnalyzer) -> No
     assert _people(analyzer, text) == ["Quellmar Tulbeddo"]
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        pytest.param("Quellmar  Tulbeddo\nNight porter", "Quellmar  Tulbeddo", id="two-spaces"),
+        pytest.param("We read the letters from Quellmar Tulbeddo's archive.", "Quellmar Tulbeddo",
+                     id="possessive-after-from"),
+        pytest.param("What's your last name? Tulbeddo", "Tulbeddo", id="asked-name"),
+        pytest.param("please call quellmar tulbeddo back", "quellmar tulbeddo",
+                     id="lowercased-unknown-words"),
+    ],
+)  # fmt: skip
+def test_name_shapes(analyzer: PiiAnalyzer, text: str, value: str) -> None:
+    assert _people(analyzer, text) == [value]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pls thx for the help", "we buy from quellmar tulbeddo inc. every year"],
+)
+def test_lowercased_unknown_words_that_are_not_names(analyzer: PiiAnalyzer, text: str) -> None:
+    assert _people(analyzer, text) == []
+
+
 def test_speaker_labels_need_content_and_no_english_word() -> None:
     text = 'Zarvonik:"Where were you?"\nAddress:\n12 Main St\nWill: fine\nKestrali Vornhagen: Hi'
     assert [text[s:e] for s, e in speaker_names(text)] == ["Zarvonik", "Kestrali Vornhagen"]
