@@ -33,14 +33,16 @@ from spacy.util import filter_spans
 from privacy.entities import DEFAULT_ENTITIES
 from privacy.names import is_english_word, is_family_name, is_given_name
 from privacy.person_roles import repeat_names
-from privacy.recognizers import (
-    CardNumberRecognizer,
-    InternationalPhoneRecognizer,
+from privacy.persons import (
     NamePersonRecognizer,
-    OfflineEmailRecognizer,
     PersonAwareSpacyRecognizer,
     PersonCueRecognizer,
     SpeakerRecognizer,
+)
+from privacy.recognizers import (
+    CardNumberRecognizer,
+    InternationalPhoneRecognizer,
+    OfflineEmailRecognizer,
     SsnShapeRecognizer,
     StreetAddressRecognizer,
 )

@@ -9,7 +9,7 @@ import pytest
 from privacy.analyzer import PiiAnalyzer
 from privacy.lexicon import is_lexicon_word
 from privacy.person_roles import repeat_names, speaker_names, unknown_word
-from privacy.recognizers import _plausible_person
+from privacy.persons import _plausible_person
 
 
 @pytest.fixture(scope="module")
