@@ -2,7 +2,7 @@
 
 SQLite (WAL) is the embedded default, PostgreSQL the scale-out choice, picked by
 ``RAGTRUST_DATABASE_URL``. Every table module declares its rows on ``Base``; ``create_schema``
-imports them all so one call creates whatever is missing.
+brings any database to the newest schema through the Alembic migrations in ``rag/migrations``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Modules whose rows live on Base; imported before the schema is created.
-TABLE_MODULES = ("rag.tenants", "rag.keys")
+TABLE_MODULES = ("rag.tenants", "rag.keys", "audit.records")
 
 
 class Base(DeclarativeBase):
@@ -34,7 +34,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def create_schema(engine: Engine) -> None:
+def import_tables() -> None:
     for module in TABLE_MODULES:
         importlib.import_module(module)
-    Base.metadata.create_all(engine)
+
+
+def create_schema(engine: Engine) -> None:
+    """Migrate the database to the newest schema (one query when it is already there)."""
+    from rag import migrations
+
+    import_tables()
+    migrations.upgrade(engine)

@@ -1,0 +1,103 @@
+"""Export formats: one record per JSON line, or one per CSV row, and reading them back.
+
+Both carry every field of the record, the chain fields included, so an exported file can be
+re-verified away from the service (``check``; ``ragtrust audit verify --file``). In CSV,
+lists and dicts are JSON cells, None is an empty cell (optional text is never "", see
+``AuditEvent``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Union, get_args, get_origin
+
+from audit.chain import Anchor, ChainCheck
+from audit.records import JSON_FIELDS, RECORD_FIELDS, AuditRecord, ExportFormat, event_payload
+
+MEDIA_TYPES: dict[str, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+
+
+_SCALARS = tuple(name for name in RECORD_FIELDS if name not in JSON_FIELDS)
+_NESTED = tuple(name for name in RECORD_FIELDS if name in JSON_FIELDS)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def lines(records: Iterable[Mapping[str, Any]], fmt: ExportFormat) -> Iterator[str]:
+    """Each record (in stored form, see ``audit.records``) as one line, newline included;
+    CSV starts with a header. The stored JSON text of lists and dicts is written as it is."""
+    if fmt == "jsonl":
+        for rec in records:
+            head = _COMPACT.encode({name: rec[name] for name in _SCALARS})
+            tail = ",".join(f'"{name}":{rec[name]}' for name in _NESTED)
+            yield f"{head[:-1]},{tail}}}\n"
+        return
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(RECORD_FIELDS)
+    yield _drain(buf)
+    for rec in records:
+        writer.writerow([_cell(rec[name]) for name in RECORD_FIELDS])
+        yield _drain(buf)
+
+
+def _drain(buf: io.StringIO) -> str:
+    text = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    return text
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)  # str() of a float is its shortest round-tripping repr
+
+
+def _nullable(name: str) -> bool:
+    annotation = AuditRecord.model_fields[name].annotation
+    return get_origin(annotation) in (Union, types.UnionType) and type(None) in get_args(annotation)
+
+
+NULLABLE = frozenset(name for name in RECORD_FIELDS if _nullable(name))
+
+
+def read(stream: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord]:
+    """Parse an export back into records (the inverse of ``lines``)."""
+    if fmt == "jsonl":
+        for line in stream:
+            if line.strip():
+                yield AuditRecord.model_validate_json(line)
+        return
+    for row in csv.DictReader(stream):
+        values: dict[str, Any] = {}
+        for name, cell in row.items():
+            if name in JSON_FIELDS:
+                values[name] = json.loads(cell)
+            elif cell == "" and name in NULLABLE:
+                values[name] = None
+            else:
+                values[name] = cell
+        yield AuditRecord.model_validate(values)
+
+
+def check(records: Iterable[AuditRecord]) -> ChainCheck:
+    """Verify an export on its own: every record's hash, and each link to the one before.
+    (Where the file starts, the first record's ``prev_hash`` is taken on trust: a range
+    export begins mid-chain.)"""
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        return ChainCheck(Anchor())
+    result = ChainCheck(Anchor(first.seq - 1, first.prev_hash))
+    result.feed(
+        {**event_payload(r), "seq": r.seq, "prev_hash": r.prev_hash, "hash": r.hash}
+        for r in itertools.chain([first], records)
+    )
+    return result

@@ -1,0 +1,312 @@
+"""The audit log: appends records to per-tenant hash chains, verifies, exports and prunes them.
+
+Appenders take turns per tenant on the tenant's chain-head row: on PostgreSQL a row lock
+(``SELECT ... FOR UPDATE``), on SQLite the database's write lock (``BEGIN IMMEDIATE``), so
+any number of threads and processes produce one gapless chain. Readers (verify, export) work
+on one snapshot and stream rows in batches, so a million records never sit in memory.
+Database failures surface as ``DatabaseUnavailable``: a request whose record could not be
+written must not be answered as a success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Select, Table, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from audit import export as formats
+from audit.chain import (
+    GENESIS,
+    Anchor,
+    BrokenLink,
+    ChainCheck,
+    TenantReport,
+    VerifyReport,
+    checkpoint_signature,
+    head_signature,
+    record_hash,
+    signature_ok,
+)
+from audit.records import (
+    AuditCheckpointRow,
+    AuditEvent,
+    AuditHeadRow,
+    AuditRow,
+    ExportFormat,
+    event_payload,
+    from_row,
+    iso,
+)
+from rag.errors import DatabaseUnavailable, InvalidRequest
+from rag.settings import Settings
+
+RECORDS = cast(Table, AuditRow.__table__)
+HEADS = cast(Table, AuditHeadRow.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpointRow.__table__)
+BATCH = 1000  # rows per fetch when streaming
+DELETE_BATCH = 10_000  # records deleted per transaction by prune, so appenders never wait long
+READ_FAILED = "the audit log cannot be read; check RAGTRUST_DATABASE_URL"
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+class AuditLog:
+    def __init__(self, engine: Engine, signing_key: bytes) -> None:
+        if not signing_key:
+            raise ValueError("the audit signing key must not be empty")
+        self._engine = engine
+        self._key = signing_key
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine) -> AuditLog:
+        from audit.signing import signing_key
+
+        return cls(engine, signing_key(settings))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, event: AuditEvent) -> str:
+        """Add ``event`` to its tenant's chain; returns the new record's hash once committed."""
+        payload = event_payload(event)
+        values = {**payload, "timestamp": event.timestamp}
+        try:
+            with self._write() as conn:
+                head = self._lock_head(conn, event.tenant)
+                seq = head.seq + 1
+                digest = record_hash(payload, seq, head.hash)
+                conn.execute(
+                    insert(RECORDS), {**values, "seq": seq, "prev_hash": head.hash, "hash": digest}
+                )
+                conn.execute(
+                    update(HEADS)
+                    .where(HEADS.c.tenant == event.tenant)
+                    .values(seq=seq, hash=digest,
+                            signature=head_signature(self._key, event.tenant, seq, digest))
+                )  # fmt: skip
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(
+                "the audit record could not be written; check RAGTRUST_DATABASE_URL"
+            ) from exc
+        return digest
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction that holds the write lock (SQLite) from its first statement, so that
+        no other writer's commit can slip between reading the head and moving it."""
+        with self._engine.connect() as conn:
+            if self._sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+            conn.commit()
+
+    def _lock_head(self, conn: Connection, tenant: str) -> Anchor:
+        query = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.tenant == tenant).with_for_update()
+        row = conn.execute(query).one_or_none()
+        if row is None:  # a new tenant: two first appends may race; one insert wins
+            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            genesis = head_signature(self._key, tenant, 0, GENESIS)
+            conn.execute(
+                insert_(HEADS)
+                .values(tenant=tenant, seq=0, hash=GENESIS, signature=genesis)
+                .on_conflict_do_nothing(index_elements=["tenant"])
+            )
+            row = conn.execute(query).one()
+        return Anchor(int(row.seq), str(row.hash))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _begin_read(self, conn: Connection) -> None:
+        """Make ``conn``'s next transaction see one consistent state of every table."""
+        if self._sqlite:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                self._begin_read(conn)
+                yield conn
+                conn.rollback()
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(READ_FAILED) from exc
+
+    def tenants(self) -> list[str]:
+        with self._snapshot() as conn:
+            return self._tenants(conn)
+
+    def _tenants(self, conn: Connection) -> list[str]:
+        # UNION drops duplicates; a tenant whose head was deleted still shows by its records.
+        names = select(HEADS.c.tenant).union(select(RECORDS.c.tenant), select(CHECKPOINTS.c.tenant))
+        return sorted(conn.scalars(names))
+
+    def verify(self, tenant: str | None = None) -> VerifyReport:
+        """Recompute every chain (or one tenant's) and report the first broken link of each."""
+        with self._snapshot() as conn:
+            names = [tenant] if tenant else self._tenants(conn)
+            reports = [self._verify_tenant(conn, name) for name in names]
+        return VerifyReport(ok=all(r.ok for r in reports), tenants=reports)
+
+    def _verify_tenant(self, conn: Connection, tenant: str) -> TenantReport:
+        cp = self._checkpoint(conn, tenant)
+        cp_seq = None if cp is None else int(cp.seq)
+        anchor = Anchor() if cp is None else Anchor(int(cp.seq), cp.hash)
+        pruned = 0 if cp is None else int(cp.count)
+        check = ChainCheck(anchor)
+        if cp is not None:
+            expected = checkpoint_signature(
+                self._key, tenant, anchor.seq, anchor.hash, pruned, iso(_utc(cp.created_at))
+            )
+            if not signature_ok(expected, cp.signature):
+                check.broken = BrokenLink(seq=anchor.seq, reason="checkpoint signature is invalid")
+                return check.report(tenant, cp_seq)
+        if check.feed(self._rows(conn, tenant, after=anchor.seq)):
+            head = conn.execute(select(HEADS).where(HEADS.c.tenant == tenant)).one_or_none()
+            if head is None:
+                if check.records or cp is not None:
+                    check.broken = BrokenLink(seq=anchor.seq, reason="chain head is missing")
+            elif not signature_ok(
+                head_signature(self._key, tenant, int(head.seq), head.hash), head.signature
+            ):
+                check.broken = BrokenLink(seq=int(head.seq), reason="chain head signature is "
+                                          "invalid")  # fmt: skip
+            else:
+                check.end(int(head.seq), head.hash)
+        return check.report(tenant, cp_seq, pruned)
+
+    def _checkpoint(self, conn: Connection, tenant: str) -> Any:
+        query = (
+            select(CHECKPOINTS)
+            .where(CHECKPOINTS.c.tenant == tenant)
+            .order_by(CHECKPOINTS.c.seq.desc())
+            .limit(1)
+        )
+        return conn.execute(query).one_or_none()
+
+    def _rows(
+        self, conn: Connection, tenant: str, after: int, upto: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        query = select(RECORDS).where(RECORDS.c.tenant == tenant, RECORDS.c.seq > after)
+        if upto is not None:
+            query = query.where(RECORDS.c.seq <= upto)
+        for row in conn.execution_options(yield_per=BATCH).execute(query.order_by(RECORDS.c.seq)):
+            yield from_row(row)
+
+    def _range(
+        self, query: Select[Any], tenant: str, start: datetime | None, end: datetime | None
+    ) -> Select[Any]:
+        query = query.where(RECORDS.c.tenant == tenant)
+        if start is not None:
+            query = query.where(RECORDS.c.timestamp >= _utc(start))
+        if end is not None:
+            query = query.where(RECORDS.c.timestamp < _utc(end))
+        return query
+
+    def count(self, tenant: str, start: datetime | None = None, end: datetime | None = None) -> int:
+        """How many records an export of the same range yields (for progress bars)."""
+        with self._snapshot() as conn:
+            return int(conn.scalar(self._range(select(func.count()), tenant, start, end)) or 0)
+
+    def export(
+        self,
+        tenant: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        fmt: ExportFormat = "jsonl",
+    ) -> Iterator[str]:
+        """The tenant's records with ``start <= timestamp < end``, in chain order, one line
+        each. The query runs now (so a database error is raised here, before a response has
+        begun); rows are fetched in batches as the lines are consumed."""
+        if start and end and _utc(start) > _utc(end):
+            raise InvalidRequest("'from' must not be later than 'to'")
+        query = self._range(select(RECORDS), tenant, start, end).order_by(RECORDS.c.seq)
+        try:
+            conn = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(READ_FAILED) from exc
+        try:
+            self._begin_read(conn)
+            result = conn.execution_options(yield_per=BATCH).execute(query)
+        except SQLAlchemyError as exc:
+            conn.close()
+            raise DatabaseUnavailable(READ_FAILED) from exc
+
+        def stream() -> Iterator[str]:
+            try:
+                yield from formats.lines((from_row(row) for row in result), fmt)
+            except SQLAlchemyError as exc:
+                raise DatabaseUnavailable(READ_FAILED) from exc
+            finally:
+                conn.close()
+
+        return stream()
+
+    # -- retention -------------------------------------------------------------------------
+
+    def prune(self, before: datetime, tenant: str | None = None) -> dict[str, int]:
+        """Delete records older than ``before`` and leave a signed checkpoint of the last one,
+        so the remaining chain still verifies. The pruned segment is verified first: a broken
+        chain is never signed over. Returns the records deleted per tenant."""
+        before = _utc(before)
+        names = [tenant] if tenant else self.tenants()
+        return {name: self._prune_tenant(name, before) for name in names}
+
+    def _prune_tenant(self, tenant: str, before: datetime) -> int:
+        with self._snapshot() as conn:
+            report = self._verify_tenant(conn, tenant)
+            if report.broken is not None:
+                raise InvalidRequest(
+                    f"tenant {tenant}: the audit chain is broken at seq {report.broken.seq} "
+                    f"({report.broken.reason}); nothing was pruned"
+                )
+            anchor_seq = report.checkpoint_seq or 0
+            first_kept = conn.scalar(
+                select(func.min(RECORDS.c.seq)).where(
+                    RECORDS.c.tenant == tenant,
+                    RECORDS.c.seq > anchor_seq,
+                    RECORDS.c.timestamp >= before,
+                )
+            )
+            last = int(first_kept) - 1 if first_kept is not None else report.last_seq or 0
+            if last <= anchor_seq:
+                return 0
+            row = conn.execute(
+                select(RECORDS.c.hash).where(RECORDS.c.tenant == tenant, RECORDS.c.seq == last)
+            ).one()
+        count = report.pruned + last - anchor_seq
+        created = datetime.now(UTC)
+        signature = checkpoint_signature(self._key, tenant, last, row.hash, count, iso(created))
+        try:
+            with self._write() as conn:
+                self._lock_head(conn, tenant)  # one prune of a tenant at a time
+                current = self._checkpoint(conn, tenant)
+                if (int(current.seq) if current is not None else 0) != anchor_seq:
+                    raise InvalidRequest(f"tenant {tenant} was pruned concurrently; run again")
+                conn.execute(
+                    insert(CHECKPOINTS),
+                    {"tenant": tenant, "seq": last, "hash": row.hash, "count": count,
+                     "created_at": created, "signature": signature},
+                )  # fmt: skip
+            # Records under a checkpoint are outside the chain: deleting them in batches
+            # keeps every transaction short.
+            for upto in range(anchor_seq + DELETE_BATCH, last + DELETE_BATCH, DELETE_BATCH):
+                with self._write() as conn:
+                    conn.execute(
+                        delete(RECORDS).where(
+                            RECORDS.c.tenant == tenant, RECORDS.c.seq <= min(upto, last)
+                        )
+                    )
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable("pruning the audit log failed; run it again") from exc
+        return last - anchor_seq

@@ -1,0 +1,40 @@
+"""The key that signs chain heads and prune checkpoints.
+
+It must live outside the database (whoever can rewrite the audit tables must not also be able
+to re-sign them), so it comes from ``RAGTRUST_AUDIT_SIGNING_KEY`` (a secret store in
+production) or, for the embedded default, a file generated once beside the database with
+mode 0600. Several processes may start at once; the file appears atomically (``link``) and
+every one of them reads the same key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from rag.settings import Settings
+
+KEY_FILE = "audit-signing.key"
+
+
+def signing_key(settings: Settings) -> bytes:
+    secret = settings.audit_signing_key.get_secret_value()
+    return secret.encode() if secret else key_file(settings.data_dir / KEY_FILE)
+
+
+def key_file(path: Path) -> bytes:
+    """The key stored at ``path`` (64 hex digits), created there first if it is missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)  # atomic: the first process's key wins, never a half-written one
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return bytes.fromhex(path.read_text().strip())
