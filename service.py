@@ -10,7 +10,6 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Annotated
 
 from fastapi import FastAPI, Request, Security
@@ -20,16 +19,16 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from rag import chat, http_errors
-from rag.auth import Answerer, Reader, Writer, bearer
+from audit.log import AuditLog
+from rag import audit_routes, chat, http_errors
+from rag.auth import Answerer, Reader, RecordDep, Writer, bearer, record_failure
 from rag.chat import ChatCompletion, ChatCompletionRequest
 from rag.deps import AppState, DocumentsDep, PipelineDep, StateDep
 from rag.documents import DocumentManager, Upload
 from rag.errors import Unauthorized
-from rag.keys import Principal
 from rag.middleware import limits
 from rag.observability import Metrics, ObservabilityMiddleware
-from rag.pipeline import AnswerPipeline, Outcome
+from rag.pipeline import AnswerPipeline
 from rag.protocol import (
     ERROR_RESPONSES,
     SSE_RESPONSE,
@@ -45,6 +44,7 @@ from rag.protocol import (
 )
 from rag.ratelimit import KeyRateLimiter
 from rag.readiness import Readiness
+from rag.recorder import Recorder
 from rag.runtime import build_engine, build_keys, build_retriever, build_tenants, llm_client
 from rag.settings import get_settings
 from rag.streaming import answer_events
@@ -58,9 +58,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = build_engine(settings)
     tenants = build_tenants(settings, engine)
     retriever = await asyncio.to_thread(build_retriever, settings)
+    audit = AuditLog.from_settings(settings, engine)
     async with llm_client(settings) as llm:
         readiness = Readiness(llm, engine)
         preload = asyncio.create_task(readiness.preload(tenants, retriever))
+        precision = settings.llm_precision if settings.embedded_llm else None
         app.state.ragtrust = AppState(
             settings,
             AnswerPipeline(settings, tenants, retriever, llm),
@@ -69,6 +71,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             build_keys(settings, engine),
             KeyRateLimiter(settings.rate_limit),
             readiness,
+            audit,
+            Recorder(audit, metrics, llm.model, precision),
         )
         log.info(banner(settings.host, settings.port))
         yield
@@ -94,7 +98,7 @@ app = FastAPI(
     summary="Cited answers from a tenant's own documents, served by a quantized Llama on vLLM.",
     lifespan=lifespan,
 )
-http_errors.install(app)
+http_errors.install(app, on_failure=record_failure)
 metrics = Metrics(tenant_label=settings.metrics_tenant_label)
 # Uploads may be large (multipart adds a little framing); everything else stays small.
 upload_limit = {"/v1/documents": settings.max_document_bytes + 64 * 1024}
@@ -104,20 +108,7 @@ for middleware, options in limits(settings.max_body_bytes, upload_limit):
 app.add_middleware(ObservabilityMiddleware, metrics=metrics)
 
 
-async def answered(caller: Principal, outcome: Outcome) -> None:
-    """What every answer, streamed or not, leaves behind: its metrics."""
-    r = outcome.response
-    metrics.observe_answer(
-        caller.tenant,
-        preset=r.trust.preset if r.trust else "off",
-        prompt_tokens=r.usage.prompt_tokens,
-        completion_tokens=r.usage.completion_tokens,
-        trust_tokens=r.usage.trust_tokens,
-        trust_score=r.trust.score if r.trust else None,
-        flagged=bool(r.trust and r.trust.flagged),
-        pii_entities=r.privacy.entities,
-        timings_ms=r.timings_ms,
-    )
+app.include_router(audit_routes.router)
 
 
 @app.get("/healthz", response_model=Health, tags=["operations"])
@@ -153,38 +144,36 @@ async def prometheus_metrics(
 @app.post("/v1/answer", response_model=AnswerResponse, tags=["answers"],
           responses={**ERROR_RESPONSES, **SSE_RESPONSE})  # fmt: skip
 async def answer(
-    body: AnswerRequest, caller: Answerer, pipeline: PipelineDep, request: Request
+    body: AnswerRequest, caller: Answerer, pipeline: PipelineDep, record: RecordDep
 ) -> AnswerResponse | StreamingResponse:
     """Answer a question from the tenant's documents, with citations, a trust score, what
     privacy protected and what it cost. ``stream: true`` sends server-sent events."""
-    rid = request.state.request_id
+    prep = await pipeline.prepare(caller.tenant, body, request_id=record.request_id)
+    record.prepared(prep)
     if body.stream:
-        prep = await pipeline.prepare(caller.tenant, body, request_id=rid)
-        hook = partial(answered, caller)
-        return event_stream(answer_events(pipeline.stream(prep), rid, on_outcome=hook))
-    outcome = await pipeline.answer(caller.tenant, body, request_id=rid)
-    await answered(caller, outcome)
+        return event_stream(answer_events(pipeline.stream(prep), record.request_id, record))
+    outcome = await pipeline.complete(prep)
+    await record.answered(outcome)
     return outcome.response
 
 
 @app.post("/v1/chat/completions", response_model=ChatCompletion, tags=["chat"],
           responses={**ERROR_RESPONSES, **SSE_RESPONSE})  # fmt: skip
 async def chat_completions(
-    body: ChatCompletionRequest, caller: Answerer, pipeline: PipelineDep, request: Request
+    body: ChatCompletionRequest, caller: Answerer, pipeline: PipelineDep, record: RecordDep
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI-compatible chat over the tenant's documents: the last user message is the
     question, earlier turns its context. Citations, trust, privacy and cost come in a
     ``ragtrust`` object of the response (streamed: of the last chunk)."""
-    rid = request.state.request_id
+    rid = record.request_id
     question, history = chat.to_answer_request(body)
+    prep = await pipeline.prepare(caller.tenant, question, request_id=rid, history=history)
+    record.prepared(prep)
     if body.stream:
-        prep = await pipeline.prepare(caller.tenant, question, request_id=rid, history=history)
         usage = bool(body.stream_options and body.stream_options.include_usage)
-        events = chat.chunks(pipeline.stream(prep), rid, include_usage=usage,
-                             on_outcome=partial(answered, caller))  # fmt: skip
-        return event_stream(events)
-    outcome = await pipeline.answer(caller.tenant, question, request_id=rid, history=history)
-    await answered(caller, outcome)
+        return event_stream(chat.chunks(pipeline.stream(prep), rid, record, include_usage=usage))
+    outcome = await pipeline.complete(prep)
+    await record.answered(outcome)
     return chat.completion(outcome)
 
 
@@ -202,11 +191,19 @@ def event_stream(events: AsyncIterator[bytes]) -> StreamingResponse:
 
 @app.post("/v1/score", response_model=ScoreResponse, tags=["answers"], responses=ERROR_RESPONSES)
 async def score(
-    body: ScoreRequest, caller: Answerer, pipeline: PipelineDep, request: Request
+    body: ScoreRequest, caller: Answerer, pipeline: PipelineDep, record: RecordDep
 ) -> ScoreResponse:
     """Trust score of an answer produced elsewhere, against the given context or the tenant's
     retrieval for the question."""
-    return await pipeline.score(caller.tenant, body, request_id=request.state.request_id)
+    scored = await pipeline.score(caller.tenant, body, request_id=record.request_id)
+    t = scored.trust
+    await record.done(
+        document_ids=list(dict.fromkeys(c.document_id for c in scored.citations)),
+        chunk_ids=[c.chunk_id for c in scored.citations], pii_counts=scored.privacy.entities,
+        trust_score=t.score, trust_flagged=t.flagged, trust_preset=t.preset,
+        timings_ms=scored.timings_ms,
+    )  # fmt: skip
+    return scored
 
 
 _DOCUMENTS_BODY = {
@@ -230,7 +227,7 @@ _DOCUMENTS_BODY = {
 @app.post("/v1/documents", response_model=DocumentsResponse, tags=["documents"],
           responses=ERROR_RESPONSES, openapi_extra=_DOCUMENTS_BODY)  # fmt: skip
 async def add_documents(
-    request: Request, caller: Writer, documents: DocumentsDep
+    request: Request, caller: Writer, documents: DocumentsDep, record: RecordDep
 ) -> DocumentsResponse:
     """Index documents: JSON ``{"documents": [...]}`` or multipart ``files`` (text, Markdown,
     HTML, PDF, JSONL). Each one is reported; a bad file does not stop the rest."""
@@ -244,25 +241,34 @@ async def add_documents(
         if not uploads:
             missing = {"type": "missing", "loc": ("body", "files"), "msg": "no files in the form"}
             raise RequestValidationError([missing])
-        return await documents.add_uploads(caller.tenant, uploads)
-    try:
-        body = DocumentsRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
-    return await documents.add_json(caller.tenant, body.documents)
+        added = await documents.add_uploads(caller.tenant, uploads)
+    else:
+        try:
+            body = DocumentsRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        added = await documents.add_json(caller.tenant, body.documents)
+    await record.done(document_ids=[d.id for d in added.documents if d.status == "indexed"])
+    return added
 
 
 @app.get("/v1/documents", response_model=DocumentList, tags=["documents"],
          responses=ERROR_RESPONSES)  # fmt: skip
-async def list_documents(caller: Reader, documents: DocumentsDep) -> DocumentList:
+async def list_documents(
+    caller: Reader, documents: DocumentsDep, record: RecordDep
+) -> DocumentList:
     """The tenant's documents and their chunk counts."""
-    return await documents.list(caller.tenant)
+    listed = await documents.list(caller.tenant)
+    await record.done()
+    return listed
 
 
 @app.delete("/v1/documents/{document_id:path}", response_model=DeletedDocument,
             tags=["documents"], responses=ERROR_RESPONSES)  # fmt: skip
 async def delete_document(
-    document_id: str, caller: Writer, documents: DocumentsDep
+    document_id: str, caller: Writer, documents: DocumentsDep, record: RecordDep
 ) -> DeletedDocument:
     """Remove a document from every index of the tenant."""
-    return await documents.delete(caller.tenant, document_id)
+    deleted = await documents.delete(caller.tenant, document_id)
+    await record.done(document_ids=[deleted.id])
+    return deleted

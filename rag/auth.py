@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from rag.deps import StateDep
 from rag.errors import Forbidden, Unauthorized
 from rag.keys import Permission, Principal
+from rag.recorder import RequestRecord
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -56,7 +57,36 @@ def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+def route_of(request: Request) -> str:
+    """The route template (``/v1/documents/{document_id:path}``), never the raw path."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "<unmatched>"))
+
+
+async def get_record(
+    request: Request, state: StateDep, principal: Annotated[Principal, Depends(authenticate)]
+) -> RequestRecord:
+    """The request's audit record; the error handlers find it on ``request.state``."""
+    record = state.recorder.start(principal, route_of(request), request.state.request_id)
+    request.state.record = record
+    return record
+
+
+async def record_failure(request: Request, status: int, code: str) -> None:
+    """Every failed request of a known caller is audited too: refused by its role, invalid,
+    or failed along the way. Unauthenticated ones have no tenant to record them under."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    record = getattr(request.state, "record", None)
+    if record is None:
+        recorder = request.app.state.ragtrust.recorder
+        record = recorder.start(principal, route_of(request), request.state.request_id)
+    await record.failed(status, code)
+
+
 Answerer = Annotated[Principal, Depends(require("answer"))]
 Reader = Annotated[Principal, Depends(require("read_documents"))]
 Writer = Annotated[Principal, Depends(require("write_documents"))]
 Auditor = Annotated[Principal, Depends(require("audit"))]
+RecordDep = Annotated[RequestRecord, Depends(get_record)]

@@ -11,12 +11,12 @@ holds, whatever ``temperature`` asks.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.errors import InvalidRequest, NotFound
+from rag.errors import InvalidRequest, NotFound, RagtrustError
 from rag.llm_client import Message
 from rag.pipeline import Outcome
 from rag.protocol import (
@@ -28,7 +28,7 @@ from rag.protocol import (
     SearchFilters,
     Usage,
 )
-from rag.streaming import OutcomeHook, as_ragtrust_error, error_payload, sse
+from rag.streaming import StreamHooks, error_payload, guarded, sse
 from trust.presets import PresetName as TrustPreset
 from trust.scorer import TrustResult
 
@@ -187,11 +187,11 @@ def completion(outcome: Outcome) -> ChatCompletion:
 
 
 async def chunks(
-    parts: AsyncIterator[str | Outcome],
+    parts: AsyncGenerator[str | Outcome, None],
     request_id: str,
+    hooks: StreamHooks,
     *,
     include_usage: bool,
-    on_outcome: OutcomeHook | None = None,
 ) -> AsyncIterator[bytes]:
     """OpenAI's chunk stream: the role, content deltas, a last chunk with ``finish_reason``
     and the ``ragtrust`` extension, the usage chunk if asked for, then ``[DONE]``. A failure
@@ -208,19 +208,16 @@ async def chunks(
         return sse({**head, "choices": [choice], **extra})
 
     yield chunk({"role": "assistant", "content": ""})
-    try:
-        async for part in parts:
-            if isinstance(part, str):
-                yield chunk({"content": part})
-                continue
-            if on_outcome is not None:
-                await on_outcome(part)
+    async for part in guarded(parts, request_id, hooks):
+        if isinstance(part, str):
+            yield chunk({"content": part})
+        elif isinstance(part, RagtrustError):
+            yield sse(error_payload(part))
+        else:
             r = part.response
             extension = _extension(r).model_dump(mode="json")
             yield chunk({}, part.finish_reason, ragtrust=extension)
             if include_usage:
                 usage = ChatUsage(**r.usage.model_dump(exclude={"trust_tokens"}))
                 yield sse({**head, "choices": [], "usage": usage.model_dump()})
-    except Exception as exc:
-        yield sse(error_payload(as_ragtrust_error(exc, request_id)))
     yield b"data: [DONE]\n\n"

@@ -13,6 +13,7 @@ import httpx
 import typer
 from rich.progress import Progress
 
+from rag.cli_audit import audit_app
 from rag.cli_console import console, fail, out
 from rag.cli_eval import eval_app
 from rag.cli_privacy import privacy_app
@@ -36,6 +37,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(trust_app, name="trust")
+app.add_typer(audit_app, name="audit")
 
 
 @model_app.command("prepare")
@@ -238,7 +240,7 @@ def bench_answer(
     concurrency: Annotated[str, typer.Option(help="Comma-separated levels.")] = "1,4,16",
     requests: Annotated[
         int, typer.Option(help="Requests per arm and level (rounded up to whole waves).")
-    ] = 16,
+    ] = 8,
     corpus: Annotated[Path, typer.Option(help="Folder or file to index.")] = Path("data/demo"),
     questions: Annotated[
         Path | None, typer.Option(help="One question per line (default: the demo questions).")

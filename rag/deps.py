@@ -10,12 +10,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from audit.log import AuditLog
 from rag.documents import DocumentManager
 from rag.keys import KeyStore
 from rag.llm_client import LLMClient
 from rag.pipeline import AnswerPipeline
 from rag.ratelimit import KeyRateLimiter
 from rag.readiness import Readiness
+from rag.recorder import Recorder
 from rag.settings import Settings
 
 
@@ -28,6 +30,8 @@ class AppState:
     keys: KeyStore
     rate_limiter: KeyRateLimiter
     readiness: Readiness
+    audit: AuditLog
+    recorder: Recorder
 
 
 def get_state(request: Request) -> AppState:

@@ -16,6 +16,8 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
     │   ├── LLMUnavailable      503  connection refused / server not running
     │   └── LLMTimeout          503  no answer within RAGTRUST_LLM_TIMEOUT_S
     ├── DatabaseUnavailable     503  the database (tenants, keys, audit) cannot be reached
+    ├── IndexWriteFailed        503  a new index version could not be written (old one kept)
+    │   └── StorageFull         507  ... because the disk is full
     └── ModelNotPrepared        503  the embedded model checkpoint is missing
 """
 
@@ -105,6 +107,18 @@ class DatabaseUnavailable(RagtrustError):
     code = "database_unavailable"
     type = "service_unavailable"
     retry_after_s = 5
+
+
+class IndexWriteFailed(RagtrustError):
+    status_code = 503
+    code = "index_write_failed"
+    type = "service_unavailable"
+    retry_after_s = 30
+
+
+class StorageFull(IndexWriteFailed):
+    status_code = 507
+    code = "insufficient_storage"
 
 
 class ModelNotPrepared(RagtrustError):

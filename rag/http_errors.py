@@ -6,15 +6,17 @@ client: unexpected exceptions are logged with the request id and answered with a
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import RagtrustError, Unauthorized
+from rag.errors import DatabaseUnavailable, RagtrustError, Unauthorized
 
 log = logging.getLogger("ragtrust.http")
 
@@ -75,6 +77,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, str(exc.detail), code, headers=exc.headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("request %s: database unavailable (%s)", _rid(request), type(exc).__name__)
+    error = DatabaseUnavailable("the database is unavailable; retry shortly")
+    return await _ragtrust_error(request, error)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("request %s: unexpected %s", _rid(request), type(exc).__name__, exc_info=exc)
     return error_response(
@@ -86,8 +94,29 @@ def _rid(request: Request) -> str:
     return getattr(request.state, "request_id", "-")
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(RagtrustError, _ragtrust_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+FailureHook = Callable[[Request, int, str], Awaitable[None]]
+
+
+def install(app: FastAPI, on_failure: FailureHook) -> None:
+    """``on_failure`` sees every failed request, with the status and error code it is
+    answered with, once its error response is built (the audit log records failures too)."""
+
+    def reporting(handler: Handler) -> Handler:
+        async def handle(request: Request, exc: Exception) -> JSONResponse:
+            response = await handler(request, exc)
+            code = json.loads(bytes(response.body))["error"]["code"]
+            await on_failure(request, response.status_code, code)
+            return response
+
+        return handle
+
+    app.add_exception_handler(RagtrustError, reporting(_ragtrust_error))
+    app.add_exception_handler(RequestValidationError, reporting(_validation_error))
+    app.add_exception_handler(StarletteHTTPException, reporting(_http_error))
+    # A database that is down or unreachable (not a bug such as an integrity error).
+    for db_error in (OperationalError, InterfaceError):
+        app.add_exception_handler(db_error, reporting(_database_error))
+    app.add_exception_handler(Exception, reporting(_unexpected))

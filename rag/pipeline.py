@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -202,6 +202,10 @@ class AnswerPipeline:
         history: Sequence[Message] = (),
     ) -> Outcome:
         prep = await self.prepare(tenant, req, request_id=request_id, history=history)
+        return await self.complete(prep)
+
+    async def complete(self, prep: Prepared) -> Outcome:
+        """The answer to a prepared request, in one piece."""
         if not prep.messages:
             return await self._finish(prep, None, [])
         # The samples share the answer's prompt prefix and run beside it in one batch.
@@ -213,7 +217,7 @@ class AnswerPipeline:
         )  # fmt: skip
         return await self._finish(prep, completion, samples)
 
-    async def stream(self, prep: Prepared) -> AsyncIterator[str | Outcome]:
+    async def stream(self, prep: Prepared) -> AsyncGenerator[str | Outcome, None]:
         """The answer's text as it is generated (placeholders restored, none split across
         deltas), then the whole ``Outcome`` once trust has scored it."""
         if not prep.messages:

@@ -8,15 +8,48 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, Protocol
 
 from rag.errors import RagtrustError
 from rag.pipeline import Outcome
 
 log = logging.getLogger("ragtrust.stream")
 
-OutcomeHook = Callable[[Outcome], Awaitable[None]]
+
+class StreamHooks(Protocol):
+    """What a stream reports on its way (the request's audit record and metrics)."""
+
+    async def answered(self, outcome: Outcome) -> None: ...
+
+    async def failed(self, status: int, code: str) -> None: ...
+
+    def abandoned(self) -> None: ...
+
+
+async def guarded(
+    parts: AsyncGenerator[str | Outcome, None], request_id: str, hooks: StreamHooks
+) -> AsyncIterator[str | Outcome | RagtrustError]:
+    """The parts, with the outcome recorded before it is sent (a record that cannot be
+    written turns the answer into an error), a failure as a last ``RagtrustError`` item, and
+    a client that went away recorded as such."""
+    finished = False
+    try:
+        async with aclosing(parts):
+            async for part in parts:
+                if not isinstance(part, str):
+                    await hooks.answered(part)
+                yield part
+        finished = True
+    except Exception as exc:
+        finished = True
+        error = as_ragtrust_error(exc, request_id)
+        await hooks.failed(error.status_code, error.code)
+        yield error
+    finally:
+        if not finished:
+            hooks.abandoned()
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
@@ -36,17 +69,14 @@ def as_ragtrust_error(exc: Exception, request_id: str) -> RagtrustError:
 
 
 async def answer_events(
-    parts: AsyncIterator[str | Outcome], request_id: str, on_outcome: OutcomeHook | None = None
+    parts: AsyncGenerator[str | Outcome, None], request_id: str, hooks: StreamHooks
 ) -> AsyncIterator[bytes]:
     """``/v1/answer`` with ``stream``: ``delta`` events, then one ``answer`` event holding the
     whole response (what the non-streamed call returns), or an ``error`` event."""
-    try:
-        async for part in parts:
-            if isinstance(part, str):
-                yield sse({"text": part}, "delta")
-                continue
-            if on_outcome is not None:
-                await on_outcome(part)
+    async for part in guarded(parts, request_id, hooks):
+        if isinstance(part, str):
+            yield sse({"text": part}, "delta")
+        elif isinstance(part, RagtrustError):
+            yield sse(error_payload(part), "error")
+        else:
             yield sse(part.response.model_dump(mode="json"), "answer")
-    except Exception as exc:
-        yield sse(error_payload(as_ragtrust_error(exc, request_id)), "error")

@@ -11,6 +11,7 @@ and separate indexes: a search cannot cross them.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag.errors import IndexWriteFailed, StorageFull
 from retrieval.bm25 import Bm25Index
 from retrieval.fusion import top
 from retrieval.types import Chunk, Filters
@@ -160,18 +162,29 @@ class IndexStore:
         tenant_dir = self.root / tenant
         version = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
         tmp = tenant_dir / f".tmp-{version}"
-        tmp.mkdir(parents=True)
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-        np.save(tmp / "vectors.npy", vectors)
-        bm25.save(tmp / "bm25")
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        _fsync_tree(tmp)
-        tmp.rename(tenant_dir / version)
-        pointer_tmp = tenant_dir / f".{_POINTER}.tmp"
-        pointer_tmp.write_text(version)
-        os.replace(pointer_tmp, tenant_dir / _POINTER)
+        try:
+            tmp.mkdir(parents=True)
+            faiss.write_index(dense, str(tmp / "dense.faiss"))
+            np.save(tmp / "vectors.npy", vectors)
+            bm25.save(tmp / "bm25")
+            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+                for c in chunks:
+                    f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+            _fsync_tree(tmp)
+            tmp.rename(tenant_dir / version)
+            pointer_tmp = tenant_dir / f".{_POINTER}.tmp"
+            pointer_tmp.write_text(version)
+            os.replace(pointer_tmp, tenant_dir / _POINTER)
+        except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+            # The pointer still names the previous version, which stays complete and in use.
+            shutil.rmtree(tmp, ignore_errors=True)
+            full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc)
+            error = StorageFull if full else IndexWriteFailed
+            raise error(
+                "the index could not be written"
+                + (": the disk is full" if full else "")
+                + "; nothing of this request was indexed, the previous index is still in use"
+            ) from exc
         self._cache[tenant] = Snapshot(version, dense, vectors, bm25, chunks)
         # Keep the previous version too: a reader in another process may have just read the
         # old pointer and not yet opened its files.
