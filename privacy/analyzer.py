@@ -31,6 +31,7 @@ from presidio_analyzer.predefined_recognizers import (
 from spacy.util import filter_spans
 
 from privacy.entities import DEFAULT_ENTITIES
+from privacy.lexicon import is_lexicon_word
 from privacy.names import is_english_word, is_family_name, is_given_name
 from privacy.person_roles import repeat_names
 from privacy.persons import (
@@ -320,6 +321,9 @@ class PiiAnalyzer:
         if not isinstance(nlp_engine, NerOnlyNlpEngine):
             raise TypeError("PiiAnalyzer needs the engine from build_engine()")
         self.nlp: NerOnlyNlpEngine = nlp_engine
+        # The name lists and the lexicon load on first use (~0.1-0.5 s): here, not in the
+        # first request.
+        is_given_name("x"), is_family_name("x"), is_lexicon_word("x")
 
     def analyze(
         self,

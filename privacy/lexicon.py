@@ -16,7 +16,7 @@ name, which is why name lists are checked first wherever both matter.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import spacy.util
@@ -54,7 +54,11 @@ def _tables() -> tuple[frozenset[str], tuple[tuple[str, str], ...], frozenset[st
 def is_lexicon_word(word: str) -> bool:
     """``word`` (any case, trailing full stop or ``'s`` ignored) is an English word or an
     inflection of one."""
-    w = word.casefold().rstrip(".").removesuffix("'s").removesuffix("’s")
+    return _known(word.casefold().rstrip(".").removesuffix("'s").removesuffix("’s"))
+
+
+@lru_cache(maxsize=1 << 16)
+def _known(w: str) -> bool:
     if not w:
         return False
     lemmas, rules, irregular = _tables()

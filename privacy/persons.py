@@ -42,14 +42,13 @@ _KIN = (
 )
 _CUE = rf"""
     (?:
-        \b(?:[Mm]y|[Hh]is|[Hh]er|[Tt]heir)\s+(?:(?:full|last|first|maiden|middle)\s+)?name\s+is\s+
-      | \b[Yy]our\s+(?:(?:full|last|first|maiden|middle)\s+)?name\s*\?\s+   # ... name? Arcuri
+        \b(?:[Mm]y|[Hh]is|[Hh]er|[Oo]ur|[Yy]our|[Tt]heir)\s+   # my kid Tadzio, name? Arcuri
+        (?:(?:(?:full|last|first|maiden|middle)\s+)?name(?:\s+is|\s*\?)|{_KIN})\s+
       | \b(?:I\s+am|I'm|[Cc]alled|[Nn]amed|[Ss]igned|[Rr]egards,?|[Tt]hanks,?)\s+
       | \b(?:[Cc]alls?|[Cc]alled)\s+me\s+
       | \b(?:[Dd]ear|[Hh]i|[Hh]ello)\s+
-      | \b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\.?\s+
-      | \b(?i:mr|mrs|ms|dr|prof)\.\s+
-      | \b(?:[Mm]y|[Hh]is|[Hh]er|[Oo]ur|[Yy]our|[Tt]heir)\s+(?:{_KIN})\s+
+      | \b(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\.?
+            |(?:mr|mrs|ms|dr|prof)\.)\s+
       | ^[ \t]*(?:Name|Full\ name|Patient|Customer|Contact|Attn|Directed\ By|Written\ By|Author)
         [ \t]*:[ \t]*
     )
@@ -196,7 +195,7 @@ class NamePersonRecognizer(_Recognizer):
             if tok is not None and self._extends(run, tok, cased):
                 run.append(tok)
                 continue
-            judged = self._judge(run, cased)
+            judged = self._judge(run, cased) if run else None
             if judged is not None:
                 runs.append(judged)
             run = [tok] if tok is not None and self._starts(tok, cased) else []
@@ -225,7 +224,9 @@ class NamePersonRecognizer(_Recognizer):
     def _extends(self, run: list[Any], tok: Any, cased: bool) -> bool:
         if not run or "\n" in run[-1].whitespace_:
             return False
-        if any(not t.is_space or "\n" in t.text for t in tok.doc[run[-1].i + 1 : tok.i]):
+        if run[-1].i + 1 != tok.i and any(
+            not t.is_space or "\n" in t.text for t in tok.doc[run[-1].i + 1 : tok.i]
+        ):
             return False
         if self._starts(tok, cased):
             return True
