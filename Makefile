@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RAGTRUST := $(BIN)/ragtrust
 PIP_QUIET ?= --quiet --progress-bar on
 
-.PHONY: setup model demo run test bench bench-model bench-retrieval clean
+.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-answer clean postgres
 
 setup: $(VENV)/.installed $(LLM_VENV)/.installed
 
@@ -41,11 +41,28 @@ run: demo
 	@$(RAGTRUST) serve
 
 # Every gate in one command: lint, types, then the suite against the real stack.
-test: demo
+# The audit tests run on SQLite and on PostgreSQL (a throwaway cluster they start and remove);
+# RAGTRUST_TEST_POSTGRES=required makes a missing PostgreSQL a failure, not a skip.
+test: demo postgres
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
-	@$(BIN)/pytest
+	@RAGTRUST_TEST_POSTGRES=required $(BIN)/pytest
+
+# PostgreSQL's server binaries from the Debian packages, installed once when missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "==> installing PostgreSQL (Debian packages) for the audit tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postgresql >/dev/null; }
+
+# 50 clients for 2 minutes against the real stack (tests/load, marker `load`, which plain
+# `pytest` leaves out); writes bench/results/load.json. A short run:
+# RAGTRUST_SOAK_CLIENTS=10 RAGTRUST_SOAK_SECONDS=20 RAGTRUST_SOAK_OUT=/tmp/load.json make load-test
+load-test: model
+	@$(BIN)/pytest -m load tests/load
 
 bench-model: model
 	@$(RAGTRUST) bench model
@@ -53,7 +70,10 @@ bench-model: model
 bench-retrieval: model
 	@$(RAGTRUST) bench retrieval
 
-bench: bench-model bench-retrieval
+bench-answer: model
+	@$(RAGTRUST) bench answer
+
+bench: bench-model bench-retrieval bench-answer
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) data/models data/indexes data/logs data/*.db*
