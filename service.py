@@ -178,8 +178,9 @@ async def chat_completions(
 
 
 @app.get("/v1/models", response_model=chat.ModelList, tags=["chat"], responses=ERROR_RESPONSES)
-async def list_models(caller: Answerer) -> chat.ModelList:
+async def list_models(caller: Answerer, record: RecordDep) -> chat.ModelList:
     """The model id chat clients send: ``ragtrust`` (answers from the tenant's documents)."""
+    await record.done()
     return chat.models()
 
 

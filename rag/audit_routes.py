@@ -16,7 +16,7 @@ from audit.chain import TenantReport
 from audit.export import MEDIA_TYPES
 from audit.log import AuditLog
 from audit.records import AuditRecord, ExportFormat
-from rag.auth import Auditor
+from rag.auth import Auditor, RecordDep
 from rag.protocol import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -53,6 +53,7 @@ def _chunks(lines: Iterator[str]) -> Iterator[str]:
 async def export(
     caller: Auditor,
     log: AuditDep,
+    record: RecordDep,
     start: Annotated[
         datetime | None,
         Query(alias="from", description="Earliest timestamp (ISO 8601, UTC unless offset)."),
@@ -65,6 +66,7 @@ async def export(
     """The caller's tenant's audit records with ``from <= timestamp < to``, in chain order,
     each with its hash and its predecessor's, streamed without loading them all."""
     lines = await asyncio.to_thread(log.export, caller.tenant, start, end, fmt)
+    await record.done()  # who read the audit log is audited too
     name = f"audit-{caller.tenant}.{fmt}"
     return StreamingResponse(
         _chunks(lines),
@@ -74,8 +76,9 @@ async def export(
 
 
 @router.get("/verify", response_model=TenantReport, responses=ERROR_RESPONSES)
-async def verify(caller: Auditor, log: AuditDep) -> TenantReport:
+async def verify(caller: Auditor, log: AuditDep, record: RecordDep) -> TenantReport:
     """Recompute the caller's tenant's hash chain: ``ok``, or the first broken link (a record
     altered or deleted, a forged checkpoint or chain head)."""
     report = await asyncio.to_thread(log.verify, caller.tenant)
+    await record.done()
     return report.tenants[0]

@@ -20,7 +20,10 @@ from audit.records import ExportFormat
 from rag import http_errors
 from rag.audit_routes import router
 from rag.keys import KeyStore
+from rag.middleware import RequestIdMiddleware
+from rag.observability import Metrics
 from rag.ratelimit import KeyRateLimiter
+from rag.recorder import Recorder
 from rag.tenants import SqlTenantRegistry
 from tests.audit.events import event
 
@@ -32,6 +35,7 @@ class RouteState:
     keys: KeyStore
     rate_limiter: KeyRateLimiter
     audit: AuditLog
+    recorder: Recorder
 
 
 async def _ignore_failure(request: Request, status: int, code: str) -> None:
@@ -46,7 +50,9 @@ def client(engine: Engine, audit_log: AuditLog) -> Iterator[TestClient]:
     app = FastAPI()
     http_errors.install(app, on_failure=_ignore_failure)
     app.include_router(router)
-    app.state.ragtrust = RouteState(KeyStore(engine), KeyRateLimiter(""), audit_log)
+    app.add_middleware(RequestIdMiddleware)
+    recorder = Recorder(audit_log, Metrics(), "model", None)
+    app.state.ragtrust = RouteState(KeyStore(engine), KeyRateLimiter(""), audit_log, recorder)
     for i in range(5):
         audit_log.append(event(i, "acme"))
     audit_log.append(event(9, "beta"))
