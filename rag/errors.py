@@ -6,7 +6,8 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
     RagtrustError
     ├── InvalidRequest          400  the request is well-formed JSON but makes no sense
     │   ├── EmptyDocument       422  a document has no extractable text
-    │   └── PiiBlocked          422  the question holds PII of a type the tenant blocks
+    │   ├── PiiBlocked          422  the question holds PII of a type the tenant blocks
+    │   └── ContextTooLong      400  the prompt is longer than the model's window
     ├── Unauthorized            401  no API key, or an unknown or revoked one
     ├── Forbidden               403  the key's role may not do this
     ├── RateLimited             429  the key sent too many requests (see Retry-After)
@@ -73,6 +74,10 @@ class RateLimited(RagtrustError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
+
+
+class ContextTooLong(InvalidRequest):
+    code = "context_length_exceeded"
 
 
 class UnknownTenant(RagtrustError):

@@ -17,7 +17,7 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 
-from rag.errors import LLMError, LLMTimeout, LLMUnavailable
+from rag.errors import ContextTooLong, LLMError, LLMTimeout, LLMUnavailable
 
 Message = dict[str, str]
 
@@ -250,6 +250,13 @@ class OpenAICompatibleClient:
             raise LLMUnavailable(
                 f"the LLM server at {self.base_url} is not reachable; "
                 "is it running? (`ragtrust llm serve`)"
+            ) from exc
+        except openai.BadRequestError as exc:
+            # What vLLM says of a prompt longer than its window (the pipeline trims to fit;
+            # this is the safety net, e.g. for a server with a smaller window than configured).
+            raise ContextTooLong(
+                "the question and its context are more than the model can read; shorten the "
+                "question, lower top_k, or send fewer earlier messages"
             ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(f"the LLM server refused the request (HTTP {exc.status_code})") from exc

@@ -107,6 +107,9 @@ class AnswerPipeline:
         if privacy is None and settings.privacy_enabled:
             privacy = PrivacyGuard(PiiAnalyzer())  # spaCy loads once, here, at startup
         self.privacy = privacy
+        # What the prompt may hold, in characters: the model's window less the answer and
+        # the instructions, at a conservative ~3 characters per token.
+        self._context_chars = 3 * (settings.llm_max_model_len - settings.max_answer_tokens - 300)
         self.prices = Prices(
             settings.cost_currency,
             settings.price_per_1k_prompt_tokens,
@@ -147,13 +150,7 @@ class AnswerPipeline:
     ) -> Prepared:
         """Everything up to the LLM call; its errors (unknown tenant, blocked PII, a bad
         question) surface here, before a streamed response has started."""
-        question = req.question.strip()
-        if not question:
-            raise InvalidRequest("the question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidRequest(
-                f"the question is longer than {self.settings.max_question_chars} characters"
-            )
+        question = self._question(req.question)
         timer = _Timer()
         await asyncio.to_thread(self.tenants.require, tenant)
         ts = await asyncio.to_thread(self.tenants.settings, tenant)
@@ -169,6 +166,7 @@ class AnswerPipeline:
             partial(self.retriever.search, mode=mode, filters=filters), tenant, question, k
         )
         timer.lap("retrieval")
+        hits, history = fit_context(question, hits, history, self._context_chars)
         # Titles and earlier chat turns go to the model too, so they are protected alike.
         turns = [m["content"] for m in history]
         safe = await self._protect(
@@ -192,6 +190,16 @@ class AnswerPipeline:
             salt=cache_salt(tenant),
             timer=timer,
         )
+
+    def _question(self, text: str) -> str:
+        question = text.strip()
+        if not question:
+            raise InvalidRequest("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidRequest(
+                f"the question is longer than {self.settings.max_question_chars} characters"
+            )
+        return question
 
     async def answer(
         self,
@@ -301,9 +309,9 @@ class AnswerPipeline:
     async def score(self, tenant: str, req: ScoreRequest, *, request_id: str) -> ScoreResponse:
         """Trust for an answer produced elsewhere (like TLM's get_trustworthiness_score): the
         given context, or the tenant's retrieval for the question."""
-        question, answer = req.question.strip(), req.answer.strip()
-        if not question or not answer:
-            raise InvalidRequest("the question and the answer must not be blank")
+        question, answer = self._question(req.question), req.answer.strip()
+        if not answer:
+            raise InvalidRequest("the answer must not be blank")
         timer = _Timer()
         await asyncio.to_thread(self.tenants.require, tenant)
         citations: list[Citation] = []
@@ -333,6 +341,24 @@ class AnswerPipeline:
             privacy=PrivacySummary(entities=safe.entities),
             timings_ms=timer.done(),
         )
+
+
+def fit_context(
+    question: str, hits: list[Hit], history: Sequence[Message], budget_chars: int
+) -> tuple[list[Hit], list[Message]]:
+    """Keep the prompt inside the model's window: the oldest chat turns go first, then the
+    lowest-ranked chunks (the best one always stays). A caller asking for top_k 50 or with a
+    long conversation gets an answer from what fits, not an error from the LLM server."""
+    turns = list(history)
+    size = len(question) + sum(len(h.chunk.title) + len(h.chunk.text) for h in hits)
+    size += sum(len(m["content"]) for m in turns)
+    while turns and size > budget_chars:
+        size -= len(turns.pop(0)["content"])
+    kept = list(hits)
+    while len(kept) > 1 and size > budget_chars:
+        dropped = kept.pop()
+        size -= len(dropped.chunk.title) + len(dropped.chunk.text)
+    return kept, turns
 
 
 def _citation(source: int, hit: Hit, *, cited: bool) -> Citation:

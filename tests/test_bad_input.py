@@ -196,7 +196,6 @@ def test_bodies_over_the_limit_are_a_413(svc: Service, path: str, how: str) -> N
     assert resp.json()["error"]["code"] == "body_too_large"
 
 
-NO_LIMIT = "service bug reported to the lead: /v1/score has no question length limit"
 MEGA = "How many vacation days? " * 43_690  # ~1 MB
 LONG = MEGA[: BODY_LIMIT - 100_000]  # under the body limit, over the question limit
 
@@ -216,7 +215,6 @@ LONG = MEGA[: BODY_LIMIT - 100_000]  # under the body limit, over the question l
             "/v1/score",
             {"question": LONG, "answer": "30 days.", "trust_preset": "fast"},
             400,
-            marks=pytest.mark.xfail(strict=True, reason=NO_LIMIT),
             id="score-900kb-question",
         ),
     ],
@@ -373,16 +371,12 @@ def test_non_ascii_authorization_is_a_clean_401(svc: Service) -> None:
     assert_clean(resp, 401)
 
 
-OVERFLOW = "service bug reported to the lead: a prompt over vLLM's max_model_len is a 503"
-
-
 @pytest.mark.parametrize(
     ("path", "body"),
     [
         pytest.param(
             "/v1/answer",
             {"question": "Opening hours?", "top_k": 50},
-            marks=pytest.mark.xfail(strict=True, reason=OVERFLOW),
             id="answer-top-k-50",
         ),
         pytest.param(
@@ -395,7 +389,6 @@ OVERFLOW = "service bug reported to the lead: a prompt over vLLM's max_model_len
                     *CHAT["messages"],
                 ],
             },
-            marks=pytest.mark.xfail(strict=True, reason=OVERFLOW),
             id="chat-long-history",
         ),
     ],

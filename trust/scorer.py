@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
-from rag.errors import LLMError
+from rag.errors import ContextTooLong, LLMError
 from rag.llm_client import Completion, LLMClient, Message, SamplingLLMClient
 from rag.prompts import Source, answer_messages, reflection_messages
 from rag.settings import Settings
@@ -237,7 +237,7 @@ class TrustScorer:
         """A signal whose LLM call fails is left out (and logged); the answer still stands."""
         try:
             return await job
-        except LLMError as exc:
+        except (LLMError, ContextTooLong) as exc:
             log.warning("a trust signal was skipped: %s", exc.message)
             return None
 
