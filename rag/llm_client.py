@@ -66,10 +66,14 @@ class LLMClient(Protocol):
 
 
 @runtime_checkable
-class SamplingLLMClient(LLMClient, Protocol):
-    """What trust needs beyond ``chat``: several samples in one request, and the logprobs of a
+class SamplingLLMClient(Protocol):
+    """What trust needs: ``chat``, several samples in one request, and the logprobs of a
     given text under the model (to score an answer produced elsewhere). A backend without them
-    simply is not one of these, and trust leaves the signals that need them out."""
+    simply is not one of these, and trust leaves the signals that need them out. (Streaming
+    is not asked for: trust never streams.)"""
+
+    model: str
+    supports_logprobs: bool
 
     async def chat(
         self,
