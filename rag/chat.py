@@ -144,7 +144,7 @@ def to_answer_request(req: ChatCompletionRequest) -> tuple[AnswerRequest, list[M
     Client system prompts are not forwarded: the service's own instructions keep answers
     grounded and cited, which the trust score is calibrated for."""
     if req.model != MODEL_ID:
-        raise NotFound(f"model {req.model!r} does not exist; use {MODEL_ID!r}")
+        raise NotFound(f"that model does not exist; use {MODEL_ID!r} (GET /v1/models)")
     if req.n != 1:
         raise InvalidRequest("n must be 1")
     last = req.messages[-1]

@@ -90,7 +90,7 @@ class DocumentManager:
             self.tenants.require(tenant)
             removed = self.retriever.delete(tenant, [doc_id])
             if not removed:
-                raise NotFound(f"no document {doc_id!r} in this tenant")
+                raise NotFound("no document with that id in this tenant")
             return DeletedDocument(id=doc_id, deleted_chunks=removed)
 
         return await asyncio.to_thread(remove)
