@@ -3,8 +3,6 @@ service as a real uvicorn process on a free loopback port with its own data dire
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,19 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag import llm_server
+from rag import llm_server, stack
 from rag.db import make_engine
 from rag.keys import KeyStore
 from rag.settings import ROOT, Settings
+from rag.stack import free_port
 
 DEMO = ROOT / "data" / "demo"
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -84,24 +77,10 @@ class Service:
 def start_service(
     data_dir: Path, llm_base_url: str, llm_model: str, **extra_env: str
 ) -> tuple[Service, subprocess.Popen[bytes]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "RAGTRUST_DATA_DIR": str(data_dir),
-        "RAGTRUST_LLM_BASE_URL": llm_base_url,
-        "RAGTRUST_LLM_MODEL": llm_model,
-        "RAGTRUST_PORT": str(port),
-        "HF_HUB_OFFLINE": "1",
-        **extra_env,
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir / "service.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(BIN / "ragtrust"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    service = Service(f"http://127.0.0.1:{port}", data_dir, env, log_path)
+    """``rag.stack.start_service`` (what the benchmarks start too), waited for until healthy."""
+    started = stack.start_service(data_dir, llm_base_url, llm_model, **extra_env)
+    proc = started.proc
+    service = Service(started.url, data_dir, started.env, started.log_path)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
