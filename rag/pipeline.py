@@ -67,7 +67,6 @@ class Prepared:
     """A request retrieved and protected, ready for the LLM (``messages`` is empty when
     nothing was retrieved: the answer is then NO_ANSWER without an LLM call)."""
 
-    tenant: str
     request_id: str
     hits: list[Hit]
     safe: Protected
@@ -179,7 +178,6 @@ class AnswerPipeline:
                                                               strict=True)]  # fmt: skip
         timer.lap("privacy")
         return Prepared(
-            tenant=tenant,
             request_id=request_id,
             hits=hits,
             safe=safe,
