@@ -8,7 +8,7 @@ the timeout, not after minutes of silent back-off.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -33,6 +33,29 @@ class Completion:
     # Per generated token, its most likely alternatives (token text -> logprob); filled only
     # when ``top_logprobs`` is asked for (trust reads a grade token's P(yes) from it).
     top_logprobs: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class SampleCap:
+    """A length cap for samples that becomes known while they run.
+
+    Samples drawn beside an answer are read only against that answer, so once it is finished
+    they need not outrun it: each stops when it has as many tokens as the answer (``floor`` at
+    least, so a one-word answer still gets samples that can say something else). Until the
+    answer ends, the samples run to their own ``max_tokens``. On a CPU server a short answer
+    otherwise waited for five 32-token samples.
+    """
+
+    floor: int = 8
+    tokens: int | None = None
+
+    def answer_done(self, answer_tokens: int) -> None:
+        self.tokens = max(answer_tokens, self.floor)
+
+    def reached(self, counts: Sequence[int], finished: Sequence[bool]) -> bool:
+        return self.tokens is not None and all(
+            done or n >= self.tokens for n, done in zip(counts, finished, strict=True)
+        )
 
 
 class LLMClient(Protocol):
@@ -94,6 +117,7 @@ class SamplingLLMClient(Protocol):
         max_tokens: int,
         temperature: float = 0.8,
         cache_salt: str | None = None,
+        cap: SampleCap | None = None,
     ) -> list[Completion]: ...
 
     async def continuation_logprobs(
@@ -181,18 +205,49 @@ class OpenAICompatibleClient:
         max_tokens: int,
         temperature: float = 0.8,
         cache_salt: str | None = None,
+        cap: SampleCap | None = None,
     ) -> list[Completion]:
         """``n`` stochastic answers in one request: vLLM prefills the prompt once for all of
-        them (and reuses the main answer's prefix-cache entry when the messages are the same)."""
-        resp = await self._create(
+        them (and reuses the main answer's prefix-cache entry when the messages are the same).
+        Streamed, so that ``cap`` can end them early: closing the stream aborts the request."""
+        stream = await self._create(
             messages,
             n=n,
             max_tokens=max_tokens,
             temperature=temperature,
             logprobs=True,
+            stream=True,
+            stream_options={"include_usage": True, "continuous_usage_stats": True},
             extra_body={"cache_salt": cache_salt} if cache_salt else None,
         )
-        return self._completions(resp)
+        texts: list[list[str]] = [[] for _ in range(n)]
+        lps: list[list[float]] = [[] for _ in range(n)]
+        finish: list[str | None] = [None] * n
+        prompt_tokens = 0
+        async with self._translated(), stream:
+            async for chunk in stream:
+                if chunk.usage:
+                    prompt_tokens = chunk.usage.prompt_tokens
+                for choice in chunk.choices:
+                    i = choice.index
+                    finish[i] = choice.finish_reason or finish[i]
+                    if choice.logprobs and choice.logprobs.content:
+                        lps[i] += [t.logprob for t in choice.logprobs.content]
+                    if choice.delta.content:
+                        texts[i].append(choice.delta.content)
+                if cap and cap.reached([len(x) for x in lps], [f is not None for f in finish]):
+                    break
+        return [
+            Completion(
+                text="".join(texts[i]),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=len(lps[i]),
+                finish_reason=finish[i] or "length",  # cut by the cap
+                model=self.model,
+                token_logprobs=lps[i],
+            )
+            for i in range(n)
+        ]
 
     async def continuation_logprobs(
         self, messages: list[Message], continuation: str, *, cache_salt: str | None = None

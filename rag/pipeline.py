@@ -23,7 +23,7 @@ from privacy.vault import Vault
 from rag.citations import cited_indices
 from rag.cost import Prices, Spend, price
 from rag.errors import InvalidRequest, PiiBlocked
-from rag.llm_client import Completion, LLMClient, Message
+from rag.llm_client import Completion, LLMClient, Message, SampleCap
 from rag.prompts import NO_ANSWER, Source, answer_messages
 from rag.protocol import (
     AnswerRequest,
@@ -214,13 +214,21 @@ class AnswerPipeline:
         """The answer to a prepared request, in one piece."""
         if not prep.messages:
             return await self._finish(prep, None, [])
-        # The samples share the answer's prompt prefix and run beside it in one batch.
+        # The samples share the answer's prompt prefix, run beside it in one batch and end
+        # with it.
+        cap = SampleCap()
+
+        async def answer() -> Completion:
+            done = await self.llm.chat(prep.messages, max_tokens=self.settings.max_answer_tokens,
+                                       temperature=0.0, logprobs=self.llm.supports_logprobs,
+                                       cache_salt=prep.salt)  # fmt: skip
+            cap.answer_done(done.completion_tokens)
+            return done
+
         completion, samples = await asyncio.gather(
-            self.llm.chat(prep.messages, max_tokens=self.settings.max_answer_tokens,
-                          temperature=0.0, logprobs=self.llm.supports_logprobs,
-                          cache_salt=prep.salt),
-            self.trust.draw_samples(prep.messages, prep.preset, cache_salt=prep.salt),
-        )  # fmt: skip
+            answer(),
+            self.trust.draw_samples(prep.messages, prep.preset, cache_salt=prep.salt, cap=cap),
+        )
         return await self._finish(prep, completion, samples)
 
     async def stream(self, prep: Prepared) -> AsyncGenerator[str | Outcome, None]:
@@ -230,8 +238,9 @@ class AnswerPipeline:
             yield NO_ANSWER
             yield await self._finish(prep, None, [])
             return
+        cap = SampleCap()
         samples = asyncio.create_task(
-            self.trust.draw_samples(prep.messages, prep.preset, cache_salt=prep.salt)
+            self.trust.draw_samples(prep.messages, prep.preset, cache_salt=prep.salt, cap=cap)
         )
         try:
             restorer = StreamRestorer(prep.safe.vault)
@@ -242,6 +251,7 @@ class AnswerPipeline:
             ):  # fmt: skip
                 if isinstance(part, Completion):
                     completion = part
+                    cap.answer_done(part.completion_tokens)
                 elif text := restorer.feed(part):
                     yield text
             if tail := restorer.flush():

@@ -23,11 +23,19 @@ def token_confidence(logprobs: Sequence[float]) -> float | None:
     return math.exp(sum(logprobs) / len(logprobs))
 
 
-def context_lift(with_context: Sequence[float], without_context: Sequence[float]) -> float | None:
+def context_lift(
+    with_context: Sequence[float], without_context: Sequence[float], *, head: bool = False
+) -> float | None:
     """Sigmoid of the mean per-token logprob gain from the context, over the tokens scored in
-    both conditions (aligned from the end, where the answer's tokens are)."""
+    both conditions: aligned from the end, where the answer's tokens are, or from the start
+    when ``without_context`` covers only the answer's ``head``."""
     n = min(len(with_context), len(without_context))
     if n == 0:
         return None
-    gain = sum(a - b for a, b in zip(with_context[-n:], without_context[-n:], strict=True)) / n
+    pairs = (
+        zip(with_context[:n], without_context[:n], strict=True)
+        if head
+        else zip(with_context[-n:], without_context[-n:], strict=True)
+    )
+    gain = sum(a - b for a, b in pairs) / n
     return 1.0 / (1.0 + math.exp(-gain / LIFT_SCALE))

@@ -27,7 +27,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 
 from rag.errors import ContextTooLong, LLMError
-from rag.llm_client import Completion, LLMClient, Message, SamplingLLMClient
+from rag.llm_client import Completion, LLMClient, Message, SampleCap, SamplingLLMClient
 from rag.prompts import Source, answer_messages, reflection_messages
 from rag.settings import Settings
 from retrieval.embeddings import Embedder
@@ -106,7 +106,12 @@ class TrustScorer:
         return isinstance(self.llm, SamplingLLMClient)
 
     async def draw_samples(
-        self, messages: list[Message], preset: PresetName, *, cache_salt: str | None = None
+        self,
+        messages: list[Message],
+        preset: PresetName,
+        *,
+        cache_salt: str | None = None,
+        cap: SampleCap | None = None,
     ) -> list[Completion]:
         """The k samples the preset wants (none if it wants none, the backend cannot, or the
         request fails: trust then goes without consistency, and the answer still stands)."""
@@ -122,6 +127,7 @@ class TrustScorer:
                 max_tokens=self.sample_max_tokens,
                 temperature=self.sample_temperature,
                 cache_salt=cache_salt,
+                cap=cap,
             )
         )
         return drawn or []
@@ -153,19 +159,25 @@ class TrustScorer:
         want_bare = sampling and "context_lift" in paid
         want_samples = samples is None and "consistency" in paid
         want_grade = sampling and "reflection" in paid
+        head, cut = lift_head(answer)
+        # Samples as long as the answer they are read against, once its length is known.
+        cap = SampleCap()
+        if answer_logprobs is not None:
+            cap.answer_done(len(answer_logprobs))
         jobs = await asyncio.gather(
-            self.draw_samples(messages, preset, cache_salt=cache_salt)
+            self.draw_samples(messages, preset, cache_salt=cache_salt, cap=cap)
             if want_samples else _done(list(samples or [])),
-            self._guard(self._forced(messages, answer, cache_salt, usage))
+            self._guard(self._forced(messages, answer, cache_salt, usage, cap))
             if want_forced else _done(None),
-            self._guard(self._forced(answer_messages(question, []), answer, cache_salt, usage))
+            self._guard(self._forced(answer_messages(question, []), head, cache_salt, usage))
             if want_bare else _done(None),
             self._guard(self._reflect(question, sources, answer, cache_salt, usage))
             if want_grade else _done(None),
         )  # fmt: skip
         drawn, forced, bare, reflection = jobs
         drawn = drawn or []
-        if want_samples:
+        # Samples are trust's cost whoever drew them (the pipeline draws them beside the answer).
+        if drawn:
             for c in drawn[:1]:
                 usage.requests += 1
                 usage.prompt_tokens += c.prompt_tokens
@@ -181,7 +193,7 @@ class TrustScorer:
             consistency=agreement.score if agreement else None,
             grounding=grounding.score if grounding else None,
             confidence=token_confidence(lps) if spec.confidence and lps else None,
-            context_lift=context_lift(forced or lps or [], bare) if bare else None,
+            context_lift=context_lift(forced or lps or [], bare, head=cut) if bare else None,
             reflection=reflection,
         )
         score = self.calibration.score(signals.available())
@@ -205,10 +217,13 @@ class TrustScorer:
         )
 
     async def _forced(
-        self, messages: list[Message], answer: str, salt: str | None, usage: TrustUsage
-    ) -> list[float]:
+        self, messages: list[Message], answer: str, salt: str | None, usage: TrustUsage,
+        cap: SampleCap | None = None,
+    ) -> list[float]:  # fmt: skip
         assert isinstance(self.llm, SamplingLLMClient)
         lps = await self.llm.continuation_logprobs(messages, answer, cache_salt=salt)
+        if cap is not None:
+            cap.answer_done(len(lps))
         usage.requests += 1
         usage.completion_tokens += 1
         return lps
@@ -240,6 +255,23 @@ class TrustScorer:
         except (LLMError, ContextTooLong) as exc:
             log.warning("a trust signal was skipped: %s", exc.message)
             return None
+
+
+LIFT_HEAD_CHARS = 160
+"""The context lift reads the answer's opening, about 40 tokens: the prefill-only request
+that prices it without the context costs ~9 ms a prompt position on a CPU server (the
+logprobs of every position), so a 160-token answer paid 3 s for it after it was done. The
+claim a question asks for is in an answer's first sentence or two; grounding still reads
+every sentence."""
+
+
+def lift_head(answer: str) -> tuple[str, bool]:
+    """The answer's opening for the context lift (cut at a space), and whether it was cut."""
+    text = answer.strip()
+    if len(text) <= LIFT_HEAD_CHARS:
+        return text, False
+    cut = text.rfind(" ", 0, LIFT_HEAD_CHARS)
+    return text[: cut if cut > 0 else LIFT_HEAD_CHARS], True
 
 
 async def _done(value: T) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import LLMTimeout, LLMUnavailable
-from rag.llm_client import OpenAICompatibleClient
+from rag.llm_client import OpenAICompatibleClient, SampleCap
 from tests.conftest import LLMEndpoint, free_port
 
 pytestmark = pytest.mark.integration
@@ -53,3 +53,14 @@ async def test_a_slow_answer_times_out(llm: LLMEndpoint) -> None:
             await client.chat(MESSAGES, max_tokens=200)
     finally:
         await client.aclose()
+
+
+def test_a_sample_cap_waits_for_the_answer_then_for_every_unfinished_sample() -> None:
+    cap = SampleCap(floor=8)
+    assert not cap.reached([40, 40], [False, False])  # the answer is still running
+    cap.answer_done(3)
+    assert cap.tokens == 8  # a one-word answer still gets samples that can differ
+    assert not cap.reached([9, 5], [False, False])
+    assert cap.reached([9, 5], [False, True])  # the short one ended by itself
+    cap.answer_done(20)
+    assert cap.reached([20, 21], [False, False])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rag.errors import LLMUnavailable
-from rag.llm_client import Completion, Message
+from rag.llm_client import Completion, Message, SampleCap
 from retrieval.embeddings import SentenceTransformerEmbedder
 
 
@@ -47,9 +47,10 @@ class ScriptedLLM:
 
     async def sample(
         self, messages: list[Message], *, n: int, max_tokens: int, temperature: float = 0.8,
-        cache_salt: str | None = None,
+        cache_salt: str | None = None, cap: SampleCap | None = None,
     ) -> list[Completion]:  # fmt: skip
-        self.calls.append(("sample", {"n": n, "cache_salt": cache_salt, "messages": messages}))
+        self.calls.append(("sample", {"n": n, "cache_salt": cache_salt, "messages": messages,
+                                      "cap": cap}))  # fmt: skip
         if self.fail:
             raise LLMUnavailable("scripted failure")
         return [completion(s) for s in self.samples[:n]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.llm_client import OpenAICompatibleClient, SamplingLLMClient
+from rag.llm_client import OpenAICompatibleClient, SampleCap, SamplingLLMClient
 from rag.prompts import Source, answer_messages, reflection_messages
 from tests.conftest import LLMEndpoint
 from trust.reflection import p_yes
@@ -27,6 +27,26 @@ async def test_sample_returns_k_choices_from_one_request(llm: LLMEndpoint) -> No
     assert len(out) == 3
     assert all(c.text.strip() and 0 < c.completion_tokens <= 8 for c in out)
     assert all(len(c.token_logprobs) == c.completion_tokens for c in out)
+
+
+async def test_samples_end_with_the_answer_they_are_drawn_beside(llm: LLMEndpoint) -> None:
+    """The cap (set here before they start; the pipeline sets it when the answer ends) closes
+    the samples' stream once each has the answer's length, and vLLM aborts the request;
+    without one they run to max_tokens or their end."""
+    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    messages = answer_messages("Write a long story about the Oberoi Group.", SOURCES)
+    cap = SampleCap(floor=4)
+    try:
+        capped = client.sample(messages, n=3, max_tokens=48, temperature=1.0, cap=cap)
+        cap.answer_done(4)
+        out = await capped
+        free = await client.sample(messages, n=3, max_tokens=48, temperature=1.0)
+    finally:
+        await client.aclose()
+    assert all(c.finish_reason == "stop" or 4 <= c.completion_tokens <= 8 for c in out)
+    assert all(len(c.token_logprobs) == c.completion_tokens for c in out)
+    assert out[0].prompt_tokens == free[0].prompt_tokens > 0
+    assert max(c.completion_tokens for c in free) > 8
 
 
 async def test_continuation_logprobs_cover_the_given_answer(llm: LLMEndpoint) -> None:

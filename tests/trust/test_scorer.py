@@ -11,7 +11,7 @@ from retrieval.embeddings import SentenceTransformerEmbedder
 from tests.trust.conftest import ScriptedLLM, completion
 from trust.calibration import Calibration, LogisticModel, subset_key
 from trust.presets import PRESETS
-from trust.scorer import TrustScorer
+from trust.scorer import LIFT_HEAD_CHARS, TrustScorer, lift_head
 
 Q = "Where is the Oberoi Group's head office?"
 SOURCES = [Source("Oberoi", "The Oberoi Group is a hotel company with its head office in Delhi.")]
@@ -57,9 +57,12 @@ async def test_balanced_samples_k_in_one_request_with_the_answer_prompt(
 ) -> None:
     res = await scorer.score(Q, "Delhi", SOURCES, preset="balanced", cache_salt="salt-a")
     sample_calls = [c[1] for c in llm.calls if c[0] == "sample"]
+    cap = sample_calls[0].pop("cap")
     assert sample_calls == [
         {"n": 5, "cache_salt": "salt-a", "messages": answer_messages(Q, SOURCES)}
     ]
+    # The answer's own length, read from its forced logprobs, ends the samples (floor 8).
+    assert cap.tokens == max(len(llm.forced), cap.floor)
     assert res.samples == 5 and res.signals["consistency"] is not None
     assert res.signals["context_lift"] is not None and res.signals["reflection"] is None
     assert res.usage.completion_tokens > 0
@@ -117,3 +120,15 @@ async def test_signals_the_calibration_dropped_cost_no_llm_call(
     assert sorted(c[0] for c in llm.calls) == ["forced", "forced"]
     assert res.signals["reflection"] is None and res.signals["consistency"] is None
     assert res.signals["context_lift"] is not None and res.samples == 0
+
+
+async def test_the_lift_reads_a_long_answers_head_only(
+    scorer: TrustScorer, llm: ScriptedLLM
+) -> None:
+    long = "The head office is in Delhi, India. " * 20
+    head, cut = lift_head(long)
+    assert cut and long.startswith(head) and len(head) <= LIFT_HEAD_CHARS
+    assert lift_head("Delhi.") == ("Delhi.", False)
+    res = await scorer.score(Q, long, SOURCES, preset="balanced", samples=[],
+                             answer_logprobs=[-0.1] * 200)  # fmt: skip
+    assert res.signals["context_lift"] is not None

@@ -66,3 +66,9 @@ def test_restating_the_question_does_not_make_a_wrong_answer_agree(
 
 def test_no_samples_no_consistency(embedder: SentenceTransformerEmbedder) -> None:
     assert consistency("Delhi", ["", " "], Q, embedder).score is None
+
+
+def test_context_lift_of_an_answers_head_aligns_from_the_start() -> None:
+    # Bare logprobs for the answer's first two tokens only: compared with its first two.
+    assert context_lift([-0.1, -0.1, -5.0, -5.0], [-3.0, -3.0], head=True) > 0.9
+    assert context_lift([-0.1, -0.1, -5.0, -5.0], [-3.0, -3.0]) < 0.2
