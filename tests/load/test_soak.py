@@ -195,6 +195,7 @@ async def test_clients_in_parallel_get_no_errors_and_memory_stays_flat(
                        "note": os.environ.get("RAGTRUST_SOAK_NOTE", "")},
         "clients": CLIENTS, "seconds": SECONDS, "wall_s": round(wall, 1),
         "max_answer_tokens": int(svc.env["RAGTRUST_MAX_ANSWER_TOKENS"]),
+        "llm_timeout_s": float(svc.env["RAGTRUST_LLM_TIMEOUT_S"]),
         "requests": len(everything), "requests_per_s": round(len(everything) / wall, 2),
         "latency": percentiles(everything), "outcomes": dict(outcomes),
         "shed": {o: n for o, n in outcomes.items() if o in SHED},
