@@ -36,7 +36,7 @@ from rag.protocol import (
     Usage,
 )
 from rag.settings import Settings
-from rag.tenants import TenantRegistry
+from rag.tenants import TenantRegistry, TenantSettings
 from retrieval.retriever import Retriever
 from retrieval.types import Filters, Hit
 from trust.presets import PresetName
@@ -184,10 +184,14 @@ class AnswerPipeline:
             messages=answer_messages(safe.question, sources, safe_history) if hits else [],
             sources=sources,
             preset=req.trust_preset or ts.trust_preset or s.trust_preset,
-            threshold=ts.trust_threshold if ts.trust_threshold is not None else s.trust_threshold,
+            threshold=self._threshold(ts),
             salt=cache_salt(tenant),
             timer=timer,
         )
+
+    def _threshold(self, ts: TenantSettings) -> float:
+        own = ts.trust_threshold
+        return own if own is not None else self.settings.trust_threshold
 
     def _question(self, text: str) -> str:
         question = text.strip()
@@ -322,12 +326,16 @@ class AnswerPipeline:
             raise InvalidRequest("the answer must not be blank")
         timer = _Timer()
         await asyncio.to_thread(self.tenants.require, tenant)
+        ts = await asyncio.to_thread(self.tenants.settings, tenant)
         citations: list[Citation] = []
         if req.context is not None:
             titles, texts = [""] * len(req.context), list(req.context)
         else:
-            k = req.top_k or self.settings.top_k
-            hits = await asyncio.to_thread(self.retriever.search, tenant, question, k)
+            k = req.top_k or ts.top_k or self.settings.top_k
+            mode = ts.retrieval_mode or self.settings.retrieval_mode
+            hits = await asyncio.to_thread(
+                partial(self.retriever.search, mode=mode), tenant, question, k
+            )
             titles, texts = [h.chunk.title for h in hits], [h.chunk.text for h in hits]
             citations = [_citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
         timer.lap("retrieval")
@@ -338,8 +346,8 @@ class AnswerPipeline:
         timer.lap("privacy")
         trust = await self.trust.score(
             safe.question, safe_answer, sources,
-            preset=req.trust_preset or self.settings.trust_preset,
-            threshold=self.settings.trust_threshold, cache_salt=cache_salt(tenant),
+            preset=req.trust_preset or ts.trust_preset or self.settings.trust_preset,
+            threshold=self._threshold(ts), cache_salt=cache_salt(tenant),
         )  # fmt: skip
         timer.lap("trust")
         return ScoreResponse(

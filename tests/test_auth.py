@@ -103,6 +103,11 @@ def test_tenant_settings_apply_to_its_answers(two_tenants: Service) -> None:
         body = c.post("/v1/answer", json={"question": "When does the merger close?"}).json()
     assert body["trust"]["preset"] == "fast" and body["trust"]["threshold"] == 0.9
     assert len(body["citations"]) == 1
+    with two_tenants.client("globex", "user") as c:  # and to answers it scores
+        scored = c.post("/v1/score", json={"question": "When does the merger close?",
+                                           "answer": "It closes in March."}).json()  # fmt: skip
+    assert scored["trust"]["preset"] == "fast" and scored["trust"]["threshold"] == 0.9
+    assert len(scored["citations"]) == 1
     shown = two_tenants.cli("tenants", "show", "globex").stdout
     assert '"trust_preset": "fast"' in shown
 
