@@ -334,11 +334,7 @@ class OpenAICompatibleClient:
                 Completion(
                     text=choice.message.content or "",
                     prompt_tokens=usage.prompt_tokens if usage else 0,
-                    # One request's usage covers all its choices; a choice's own length is
-                    # its logprob count when there is one.
-                    completion_tokens=(
-                        len(lps) if len(resp.choices) > 1 or not usage else usage.completion_tokens
-                    ),
+                    completion_tokens=usage.completion_tokens if usage else len(lps),
                     finish_reason=choice.finish_reason,
                     model=resp.model,
                     token_logprobs=lps,

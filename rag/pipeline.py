@@ -177,21 +177,26 @@ class AnswerPipeline:
         safe_history = [{**m, "content": c} for m, c in zip(history, safe.chunks[2 * n :],
                                                               strict=True)]  # fmt: skip
         timer.lap("privacy")
+        preset, threshold = self._trust_choice(ts, req.trust_preset)
         return Prepared(
             request_id=request_id,
             hits=hits,
             safe=safe,
             messages=answer_messages(safe.question, sources, safe_history) if hits else [],
             sources=sources,
-            preset=req.trust_preset or ts.trust_preset or s.trust_preset,
-            threshold=self._threshold(ts),
+            preset=preset,
+            threshold=threshold,
             salt=cache_salt(tenant),
             timer=timer,
         )
 
-    def _threshold(self, ts: TenantSettings) -> float:
-        own = ts.trust_threshold
-        return own if own is not None else self.settings.trust_threshold
+    def _trust_choice(
+        self, ts: TenantSettings, requested: PresetName | None
+    ) -> tuple[PresetName, float]:
+        """Preset and threshold: the request's, else the tenant's, else the service's."""
+        s = self.settings
+        preset = requested or ts.trust_preset or s.trust_preset
+        return preset, ts.trust_threshold if ts.trust_threshold is not None else s.trust_threshold
 
     def _question(self, text: str) -> str:
         question = text.strip()
@@ -344,10 +349,10 @@ class AnswerPipeline:
         sources = [Source(t, c) for t, c in zip(rest[: len(titles)], rest[len(titles) :],
                                                  strict=True)]  # fmt: skip
         timer.lap("privacy")
+        preset, threshold = self._trust_choice(ts, req.trust_preset)
         trust = await self.trust.score(
-            safe.question, safe_answer, sources,
-            preset=req.trust_preset or ts.trust_preset or self.settings.trust_preset,
-            threshold=self._threshold(ts), cache_salt=cache_salt(tenant),
+            safe.question, safe_answer, sources, preset=preset, threshold=threshold,
+            cache_salt=cache_salt(tenant),
         )  # fmt: skip
         timer.lap("trust")
         return ScoreResponse(

@@ -32,10 +32,6 @@ def context_lift(
     n = min(len(with_context), len(without_context))
     if n == 0:
         return None
-    pairs = (
-        zip(with_context[:n], without_context[:n], strict=True)
-        if head
-        else zip(with_context[-n:], without_context[-n:], strict=True)
-    )
-    gain = sum(a - b for a, b in pairs) / n
+    ends = slice(0, n) if head else slice(-n, None)
+    gain = sum(a - b for a, b in zip(with_context[ends], without_context[ends], strict=True)) / n
     return 1.0 / (1.0 + math.exp(-gain / LIFT_SCALE))

@@ -178,9 +178,8 @@ class TrustScorer:
         drawn = drawn or []
         # Samples are trust's cost whoever drew them (the pipeline draws them beside the answer).
         if drawn:
-            for c in drawn[:1]:
-                usage.requests += 1
-                usage.prompt_tokens += c.prompt_tokens
+            usage.requests += 1  # one n=k request, its prompt counted once
+            usage.prompt_tokens += drawn[0].prompt_tokens
             usage.completion_tokens += sum(c.completion_tokens for c in drawn)
         lps = list(answer_logprobs) if answer_logprobs is not None else forced
 
