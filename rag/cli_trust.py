@@ -116,6 +116,9 @@ def calibrate(
 
         async def work(advance: Callable[[int], None]) -> list[dict[str, Any]]:
             async with scorer_session() as scorer:
+                # Uncalibrated, every signal of the preset is paid for: scored with the shipped
+                # fit, a signal it dropped would never be computed, so never come back.
+                scorer.calibration = calibration_mod.Calibration()
                 return await score_halueval(
                     items, scorer, preset=name, threshold=threshold, on_done=advance
                 )

@@ -42,6 +42,26 @@ def test_calibrate_refits_from_an_evals_records(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.skipif(not HALUEVAL.exists(), reason="needs ../shared/data/halueval")
+def test_calibrate_rescoring_pays_for_signals_the_shipped_fit_dropped(
+    llm: LLMEndpoint, tmp_path: Path
+) -> None:
+    """The shipped fit gives reflection no weight, so answers scored with it never ask for
+    reflection; a refit must still see it, or a dropped signal could never come back."""
+    assert "reflection" not in load().uses(["reflection", "grounding"])
+    env_overrides = {"RAGTRUST_LLM_BASE_URL": llm.base_url, "RAGTRUST_LLM_MODEL": llm.model}
+    target = tmp_path / "calibration.json"
+    done = subprocess.run(
+        [RAGTRUST, "trust", "calibrate", "--data", str(HALUEVAL), "--limit", "5",
+         "--preset", "thorough", "--out", str(target)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, **env_overrides},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["n"] == 10
+    assert "reflection" in load(target).models
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not HALUEVAL.exists(), reason="needs ../shared/data/halueval")
 def test_eval_hallucination_prints_the_contract_keys(llm: LLMEndpoint, tmp_path: Path) -> None:
     env_overrides = {"RAGTRUST_LLM_BASE_URL": llm.base_url, "RAGTRUST_LLM_MODEL": llm.model}
     out = tmp_path / "records.jsonl"
