@@ -24,7 +24,8 @@ class Signals:
     confidence: float | None = None
     """Geometric-mean token probability of the answer."""
     context_lift: float | None = None
-    """How much more likely the context makes the answer than the question alone does."""
+    """How much more likely the context makes the answer's weakest tokens than the question
+    alone does."""
     reflection: float | None = None
     """The model's own P(yes) that the answer is correct given the context."""
 

@@ -26,6 +26,18 @@ def test_context_lift_rises_when_the_context_makes_the_answer_likelier() -> None
     assert context_lift([], [-1.0]) is None
 
 
+def test_context_lift_reads_the_tokens_the_context_made_least_likely() -> None:
+    # Nine tokens the sources back and one they contradict (a swapped name): a mean over all
+    # ten would still say "backed" (+1.2 nats); the weakest three say otherwise.
+    bare = [-3.0] * 10
+    faithful = [-1.0] * 10
+    swapped = [-1.0] * 9 + [-9.0]
+    assert context_lift(faithful, bare) > 0.85
+    assert context_lift(swapped, bare) < 0.5
+    # Fewer tokens than the three read: all of them.
+    assert context_lift([-1.0, -2.0], [-2.0, -2.0]) == pytest.approx(1 / (1 + math.exp(-0.5)))
+
+
 @pytest.mark.parametrize(
     ("top", "expected"),
     [
