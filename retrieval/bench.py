@@ -27,10 +27,10 @@ from rich.progress import track
 from rag.runtime import build_retriever
 from rag.settings import Settings
 from retrieval.beir import TENANT, index_corpus, run_queries
-from retrieval.embeddings import SentenceTransformerEmbedder, packaged_model_dir
+from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.evaluate import load_qrels, load_queries
 from retrieval.loaders import load_file
-from retrieval.onnx_embedder import MAX_TOKENS
+from retrieval.onnx_embedder import load_tokenizer
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore, Snapshot
 from retrieval.types import Chunk
@@ -87,11 +87,8 @@ def ingest_floor(chunks: list[Chunk], corpus: Path, ingest_s: float) -> dict[str
     ingest does), so its time is tokens / the model's token rate here. ``floor_s`` is the
     corpus's own tokens (each document once, no overlap, no repeated titles) at that rate:
     no chunking setting can ingest faster on this machine with this model."""
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(packaged_model_dir() / "tokenizer.json"))
-    tok.enable_truncation(MAX_TOKENS)
-    embedded = sum(len(e.ids) for e in tok.encode_batch([f"{c.title}\n{c.text}" for c in chunks]))
+    tok = load_tokenizer()
+    embedded = sum(len(e.ids) for e in tok.encode_batch([c.indexed_text for c in chunks]))
     tok.no_truncation()
     docs = [f"{d.title}\n{d.text}" for d in load_file(corpus)]
     own = sum(len(e.ids) for e in tok.encode_batch(docs))
@@ -121,7 +118,7 @@ def run(settings: Settings, data: Path, console: Console, n_queries: int = 300) 
         snap = session.snapshot
         result["latency"] = {f"{len(snap.chunks)}": {
             m: latency(session.retriever, snap, sample, m) for m in MODES}}  # fmt: skip
-        texts = [f"{c.title}\n{c.text}" for c in snap.chunks[:256]]
+        texts = [c.indexed_text for c in snap.chunks[:256]]
         result["embedding"] = embed_speed(settings, texts)
         with tempfile.TemporaryDirectory() as tmp:
             for kind, graph_from in (("hnsw", 0), ("exact", 10**9)):

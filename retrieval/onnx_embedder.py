@@ -18,10 +18,14 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.embeddings import packaged_model_dir
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 MAX_TOKENS = 256  # the model's max_seq_length
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -74,6 +78,15 @@ def _export(target: Path, model_dir: Path) -> None:
         os.replace(int8, target)
 
 
+def load_tokenizer(model_dir: Path | None = None) -> Tokenizer:
+    """The model's own tokenizer, truncating at its window as the embedder does."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str((model_dir or packaged_model_dir()) / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    return tok
+
+
 class OnnxEmbedder:
     """Normalized embeddings, so inner product is cosine similarity in FAISS."""
 
@@ -81,15 +94,13 @@ class OnnxEmbedder:
 
     def __init__(self, onnx_path: Path, model_dir: Path | None = None, threads: int = 0) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         model_dir = model_dir or packaged_model_dir()
         pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
         if not pooling.get("pooling_mode_mean_tokens"):
             raise ValueError(f"{model_dir}: only mean pooling is supported")
         self.dim = int(pooling["word_embedding_dimension"])
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer = load_tokenizer(model_dir)
         self._tokenizer.enable_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

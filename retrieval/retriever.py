@@ -84,7 +84,7 @@ class Retriever:
             report.chunks_per_document[doc.doc_id] = len(pieces)
         if not chunks:
             return report
-        texts = [f"{c.title}\n{c.text}" for c in chunks]
+        texts = [c.indexed_text for c in chunks]
         parts = []
         for start in range(0, len(texts), EMBED_BATCH):
             parts.append(self.embedder.encode(texts[start : start + EMBED_BATCH]))

@@ -103,7 +103,7 @@ class IndexStore:
             bm25 = Bm25Index.load(vdir / "bm25")
         else:  # written before BM25 existed: rebuild what it lacks in memory
             vectors = dense.reconstruct_n(0, dense.ntotal)
-            bm25 = Bm25Index.build([f"{c.title}\n{c.text}" for c in chunks])
+            bm25 = Bm25Index.build([c.indexed_text for c in chunks])
         snap = Snapshot(version, dense, vectors, bm25, chunks)
         self._cache[tenant] = snap
         return snap
@@ -157,7 +157,7 @@ class IndexStore:
             parts.append(np.asarray(add[1], dtype=np.float32))
         vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
         dense = _dense_index(vectors, graph_from=self.hnsw_from)
-        bm25 = Bm25Index.build([f"{c.title}\n{c.text}" for c in chunks])
+        bm25 = Bm25Index.build([c.indexed_text for c in chunks])
 
         tenant_dir = self.root / tenant
         version = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"

@@ -34,6 +34,12 @@ class Chunk:
     end: int = 0
     page: int | None = None
 
+    @property
+    def indexed_text(self) -> str:
+        """What BM25 and the embedder read: the title carries what a document names once and
+        its later chunks only allude to."""
+        return f"{self.title}\n{self.text}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
