@@ -31,16 +31,15 @@ Preset = Annotated[str, typer.Option(help="off, fast, balanced or thorough.")]
 @asynccontextmanager
 async def scorer_session(calibration: Path | None = None) -> AsyncIterator[TrustScorer]:
     """A TrustScorer on the configured LLM (reusing a running embedded server)."""
-    from rag.runtime import llm_client
-    from retrieval.embeddings import SentenceTransformerEmbedder
+    from rag.runtime import build_embedder, llm_client
     from trust import calibration as calibration_mod
     from trust.scorer import TrustScorer
 
     # A batch evaluation queues far more requests than a user does: wait for them.
     settings = get_settings().model_copy(update={"llm_timeout_s": EVAL_LLM_TIMEOUT_S})
-    embedder = await asyncio.to_thread(
-        SentenceTransformerEmbedder, settings.embedding_model or None
-    )
+    # The service's own embedder (int8 ONNX by default): a calibration fitted on another
+    # model's cosines would be fitted on a signal the service does not compute.
+    embedder = await asyncio.to_thread(build_embedder, settings)
     async with llm_client(settings) as llm:
         scorer = TrustScorer.from_settings(settings, llm, embedder)
         if calibration is not None:
