@@ -82,6 +82,16 @@ class Protected:
     chunks: list[str]
     vault: Vault
     entities: dict[str, int]  # distinct values protected, per type
+    replaced: dict[str, str] = field(default_factory=dict)
+    """Every value this request protected -> what stands for it (placeholder or ``<TYPE>``)."""
+
+    def mask(self, text: str) -> str:
+        """``text`` (a piece of the protected question or chunks, e.g. a quoted sentence) as
+        the LLM and the audit log may see it: every value protected anywhere in this request
+        replaced, longest first."""
+        for value in sorted(self.replaced, key=len, reverse=True):
+            text = text.replace(value, self.replaced[value])
+        return text
 
 
 class PrivacyGuard:
@@ -145,18 +155,23 @@ class PrivacyGuard:
         vault = Vault()
         redacted: Counter[str] = Counter()
         seen_redacted: set[tuple[str, str]] = set()
+        replaced: dict[str, str] = {}
 
         def apply(text: str, dets: list[Detection]) -> str:
             keep = [d for d in dets if policy.action(d.entity_type) == "pseudonymize"]
             drop = [d for d in dets if policy.action(d.entity_type) != "pseudonymize"]
             for d in drop:
                 key = (d.entity_type, " ".join(text[d.start : d.end].split()).casefold())
+                replaced.setdefault(text[d.start : d.end], f"<{d.entity_type}>")
                 if key not in seen_redacted:
                     seen_redacted.add(key)
                     redacted[d.entity_type] += 1
+            for d in sorted(keep, key=lambda d: d.start):  # numbered as pseudonymize numbers
+                value = text[d.start : d.end]
+                replaced.setdefault(value, vault.placeholder(d.entity_type, value))
             return vault.pseudonymize(text, keep, redact=drop)
 
         safe_q = apply(question, q_dets)
         safe_chunks = [apply(c, dets) for c, dets in zip(chunks, chunk_dets, strict=True)]
         counts = Counter(vault.counts()) + redacted
-        return Protected(safe_q, safe_chunks, vault, dict(sorted(counts.items())))
+        return Protected(safe_q, safe_chunks, vault, dict(sorted(counts.items())), replaced)

@@ -20,11 +20,13 @@ from rag.errors import InvalidRequest, NotFound, RagtrustError
 from rag.llm_client import Message
 from rag.pipeline import Outcome
 from rag.protocol import (
+    AnswerMode,
     AnswerRequest,
     AnswerResponse,
     Citation,
     Cost,
     PrivacySummary,
+    Quote,
     SearchFilters,
     Usage,
 )
@@ -68,6 +70,7 @@ class RagOptions(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] | None = None
     filters: SearchFilters | None = None
     trust_preset: TrustPreset | None = None
+    answer_mode: AnswerMode | None = None
 
 
 class ChatCompletionRequest(BaseModel):
@@ -86,6 +89,8 @@ class RagExtension(BaseModel):
 
     request_id: str
     citations: list[Citation]
+    answer_mode: Literal["extractive", "generative"]
+    quotes: list[Quote]
     trust: TrustResult | None
     privacy: PrivacySummary
     cost: Cost
@@ -161,6 +166,8 @@ def _extension(r: AnswerResponse) -> RagExtension:
     return RagExtension(
         request_id=r.request_id,
         citations=r.citations,
+        answer_mode=r.answer_mode,
+        quotes=r.quotes,
         trust=r.trust,
         privacy=r.privacy,
         cost=r.cost,

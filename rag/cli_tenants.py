@@ -51,6 +51,10 @@ def tenants_set(
         Literal["hybrid", "dense", "bm25"] | None, typer.Option(help="Default retrieval mode.")
     ] = None,
     top_k: Annotated[int | None, typer.Option(help="Chunks given to the model.")] = None,
+    answer_mode: Annotated[
+        Literal["extractive", "generative", "auto"] | None,
+        typer.Option(help="Quote the sources (extractive) or let the LLM write (generative)."),
+    ] = None,
     reset: Annotated[
         list[str] | None, typer.Option(help="Setting to reset to the service default.")
     ] = None,
@@ -65,6 +69,7 @@ def tenants_set(
             "trust_threshold": trust_threshold,
             "retrieval_mode": retrieval_mode,
             "top_k": top_k,
+            "answer_mode": answer_mode,
         }.items()
         if v is not None
     }

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Literal
 
 from privacy.analyzer import PiiAnalyzer
 from privacy.policy import PiiBlockedError, PolicyOverrides, PrivacyGuard, PrivacyPolicy, Protected
@@ -26,15 +27,18 @@ from rag.errors import InvalidRequest, PiiBlocked
 from rag.llm_client import Completion, LLMClient, Message, SampleCap
 from rag.prompts import NO_ANSWER, Source, answer_messages
 from rag.protocol import (
+    AnswerMode,
     AnswerRequest,
     AnswerResponse,
     Citation,
     Cost,
     PrivacySummary,
+    Quote,
     ScoreRequest,
     ScoreResponse,
     Usage,
 )
+from rag.quoting import Chosen, QuoteAnswerer, generative_quotes
 from rag.settings import Settings
 from rag.tenants import TenantRegistry, TenantSettings
 from retrieval.retriever import Retriever
@@ -76,6 +80,9 @@ class Prepared:
     threshold: float
     salt: str
     timer: _Timer
+    answer_mode: Literal["extractive", "generative"] = "generative"
+    question: str = ""
+    """The raw question: for choosing units and quotes inside the boundary, never the LLM."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,10 @@ class AnswerPipeline:
         self.retriever = retriever
         self.llm = llm
         self.trust = trust or TrustScorer.from_settings(settings, llm, retriever.embedder)
+        self.quotes = QuoteAnswerer.from_paths(
+            llm, retriever.embedder, settings.trust_calibration_extractive,
+            samples=settings.trust_samples, temperature=settings.trust_sample_temperature,
+        )  # fmt: skip
         if privacy is None and settings.privacy_enabled:
             privacy = PrivacyGuard(PiiAnalyzer())  # spaCy loads once, here, at startup
         self.privacy = privacy
@@ -178,6 +189,7 @@ class AnswerPipeline:
                                                               strict=True)]  # fmt: skip
         timer.lap("privacy")
         preset, threshold = self._trust_choice(ts, req.trust_preset)
+        answer_mode = self._answer_mode(req.answer_mode or ts.answer_mode or s.answer_mode)
         return Prepared(
             request_id=request_id,
             hits=hits,
@@ -188,7 +200,16 @@ class AnswerPipeline:
             threshold=threshold,
             salt=cache_salt(tenant),
             timer=timer,
+            answer_mode=answer_mode,
+            question=question,
         )
+
+    def _answer_mode(self, mode: AnswerMode) -> Literal["extractive", "generative"]:
+        """``auto`` quotes on the embedded 135M model (which answers SQuAD 0.25 right when it
+        writes, 0.87 when the pipeline quotes) and lets an external, larger LLM write."""
+        if mode == "auto":
+            return "extractive" if self.settings.embedded_llm else "generative"
+        return mode
 
     def _trust_choice(
         self, ts: TenantSettings, requested: PresetName | None
@@ -221,6 +242,9 @@ class AnswerPipeline:
 
     async def complete(self, prep: Prepared) -> Outcome:
         """The answer to a prepared request, in one piece."""
+        if prep.answer_mode == "extractive":
+            chosen = await self.quotes.choose(prep.question, prep.hits)
+            return await self._finish_extractive(prep, chosen)
         if not prep.messages:
             return await self._finish(prep, None, [])
         # The samples share the answer's prompt prefix, run beside it in one batch and end
@@ -243,6 +267,11 @@ class AnswerPipeline:
     async def stream(self, prep: Prepared) -> AsyncGenerator[str | Outcome, None]:
         """The answer's text as it is generated (placeholders restored, none split across
         deltas), then the whole ``Outcome`` once trust has scored it."""
+        if prep.answer_mode == "extractive":
+            chosen = await self.quotes.choose(prep.question, prep.hits)
+            yield chosen.text or NO_ANSWER  # the whole answer at once: it is known before trust
+            yield await self._finish_extractive(prep, chosen)
+            return
         if not prep.messages:
             yield NO_ANSWER
             yield await self._finish(prep, None, [])
@@ -277,6 +306,7 @@ class AnswerPipeline:
         timer = prep.timer
         timer.lap("generation")
         trust: TrustResult | None = None
+        quotes: list[Quote] = []
         if completion is None:
             text, redacted = NO_ANSWER, NO_ANSWER
             spend = Spend()
@@ -289,16 +319,47 @@ class AnswerPipeline:
             )  # fmt: skip
             redacted = completion.text.strip()
             text = prep.safe.vault.restore(completion.text).strip()
-            trust = restore_unsupported(trust, text, prep.safe.vault)
+            # Quotes on the text the user reads, against the chunks as stored (inside the
+            # boundary): a sentence without one is what trust calls unsupported.
+            quotes, unsupported = await asyncio.to_thread(
+                generative_quotes, text, prep.question, prep.hits
+            )
+            if trust.preset != "off":
+                trust = trust.model_copy(update={"unsupported": unsupported})
             spend = Spend(
                 completion.prompt_tokens, completion.completion_tokens,
                 trust.usage.prompt_tokens, trust.usage.completion_tokens,
                 llm_seconds=(timer.marks["generation"] + timer.elapsed_ms()) / 1000,
             )  # fmt: skip
         timer.lap("trust")
+        finish = completion.finish_reason if completion else "stop"
+        response = self._response(prep, text, trust, spend, quotes)
+        return Outcome(response, prep.safe.question, redacted, finish)
+
+    async def _finish_extractive(self, prep: Prepared, chosen: Chosen) -> Outcome:
+        """The chosen units as the answer; the model's samples over them and the selection
+        itself give the trust score. The audit keeps the units masked like the chunks."""
+        timer = prep.timer
+        timer.lap("selection")
+        drawn = await self.quotes.samples(chosen, prep.safe, prep.preset, prep.salt)
+        trust = self.quotes.trust(chosen, prep.safe, drawn, preset=prep.preset,
+                                  threshold=prep.threshold)  # fmt: skip
+        text = chosen.text or NO_ANSWER
+        spend = Spend(
+            0, 0, trust.usage.prompt_tokens, trust.usage.completion_tokens,
+            llm_seconds=(timer.elapsed_ms() / 1000) if drawn else 0.0,
+        )  # fmt: skip
+        timer.lap("trust")
+        response = self._response(prep, text, trust, spend, chosen.quotes, mode="extractive")
+        return Outcome(response, prep.safe.question, prep.safe.mask(text), "stop")
+
+    def _response(
+        self, prep: Prepared, text: str, trust: TrustResult | None, spend: Spend,
+        quotes: list[Quote], mode: Literal["extractive", "generative"] = "generative",
+    ) -> AnswerResponse:  # fmt: skip
         cited = set(cited_indices(text, len(prep.hits)))
         cost = price(spend, self.prices)
-        response = AnswerResponse(
+        return AnswerResponse(
             request_id=prep.request_id,
             answer=text,
             citations=[_citation(i, h, cited=i in cited) for i, h in enumerate(prep.hits, 1)],
@@ -309,7 +370,7 @@ class AnswerPipeline:
                 total_tokens=spend.prompt_tokens + spend.completion_tokens,
                 trust_tokens=spend.trust_prompt_tokens + spend.trust_completion_tokens,
             ),
-            timings_ms=timer.done(),
+            timings_ms=prep.timer.done(),
             cost=Cost(
                 currency=cost.currency,
                 basis=cost.basis,
@@ -319,9 +380,9 @@ class AnswerPipeline:
             ),  # fmt: skip
             privacy=PrivacySummary(entities=prep.safe.entities),
             trust=trust,
+            answer_mode=mode,
+            quotes=quotes,
         )
-        finish = completion.finish_reason if completion else "stop"
-        return Outcome(response, prep.safe.question, redacted, finish)
 
     async def score(self, tenant: str, req: ScoreRequest, *, request_id: str) -> ScoreResponse:
         """Trust for an answer produced elsewhere (like TLM's get_trustworthiness_score): the

@@ -52,6 +52,18 @@ def answer_messages(
     ]
 
 
+QUOTE_SYSTEM = "Answer the question in a few words, using only the numbered sentences."
+
+
+def quote_messages(question: str, units: Sequence[str]) -> list[Message]:
+    """Trust's samples for an extractive answer: the model answers from the few best units
+    (a short prompt: five samples of it cost about what one answer from whole chunks does),
+    and whether its answers state what the chosen unit states is the consistency signal."""
+    lines = "\n".join(f"[{i}] {u.strip()}" for i, u in enumerate(units, 1))
+    user = f"{lines}\n\nQuestion: {question.strip()}"
+    return [{"role": "system", "content": QUOTE_SYSTEM}, {"role": "user", "content": user}]
+
+
 def extractive_messages(question: str, context: str) -> list[Message]:
     """The reading-comprehension prompt used to compare model precisions on SQuAD."""
     user = f"Context: {context.strip()}\n\nQuestion: {question.strip()}"

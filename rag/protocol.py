@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from trust.presets import PresetName as TrustPreset
 from trust.scorer import TrustResult
 
+AnswerMode = Literal["extractive", "generative", "auto"]
+"""extractive: the answer quotes the sources' own units; generative: the LLM writes it;
+auto: extractive on the embedded 135M model, generative on an external LLM endpoint."""
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -35,6 +39,11 @@ class AnswerRequest(_Request):
         description="Which trust signals to pay for (default: the tenant's, then the "
         "service's RAGTRUST_TRUST_PRESET).",
     )
+    answer_mode: AnswerMode | None = Field(
+        None,
+        description="extractive (quote the sources), generative (the LLM writes the answer) "
+        "or auto (default: the tenant's, then the service's RAGTRUST_ANSWER_MODE).",
+    )
     stream: bool = Field(
         False,
         description="Server-sent events: `delta` events with the answer's text as it is "
@@ -50,6 +59,20 @@ class Citation(BaseModel):
     score: float = Field(..., description="Retrieval score (cosine similarity).")
     snippet: str
     cited: bool = Field(..., description="Whether the answer cites this source as [n].")
+
+
+class Quote(BaseModel):
+    """The span of a source that supports one sentence (or unit) of the answer."""
+
+    answer_start: int = Field(description="Character offsets of the supported part of the answer.")
+    answer_end: int
+    source: int = Field(description="The [n] of the chunk quoted.")
+    document_id: str
+    chunk_id: str
+    start: int = Field(description="Character offsets of the quote in the chunk's text.")
+    end: int
+    text: str = Field(description="The quoted text, verbatim from the chunk.")
+    support: float = Field(description="Share of the answer part's claims the quote holds.")
 
 
 class Usage(BaseModel):
@@ -87,6 +110,14 @@ class AnswerResponse(BaseModel):
     cost: Cost
     privacy: PrivacySummary = Field(default_factory=PrivacySummary)
     trust: TrustResult | None = Field(None, description="None when no answer was generated.")
+    answer_mode: Literal["extractive", "generative"] = Field(
+        "generative", description="Which mode produced the answer."
+    )
+    quotes: list[Quote] = Field(
+        default_factory=list,
+        description="Each answer sentence's best supporting span of the sources (a sentence "
+        "without one is in trust.unsupported).",
+    )
 
 
 class ScoreRequest(_Request):

@@ -3,8 +3,10 @@ privacy, generation, trust), each answer's trust score judged against its correc
 
 Every paragraph of the file is indexed into a temporary tenant (a temporary data dir with
 its own SQLite tenants DB; the index in ``retrieval.beir``'s own temporary folder), never the
-real ``data/``. An answer is correct when its SQuAD token-F1 against any gold answer is
->= 0.5. The questions run a few at a time: vLLM batches what arrives together.
+real ``data/``. An answer is correct when it says what a reader asked for and little else:
+the normalized gold span occurs in it, and it is at most two units (sentences, list items,
+table rows) and at most 60 words. Token-F1 is kept as ``f1``. The questions run a few at a
+time: vLLM batches what arrives together.
 """
 
 from __future__ import annotations
@@ -24,23 +26,33 @@ from rich.console import Console
 
 from rag.errors import RagtrustError
 from rag.pipeline import AnswerPipeline
-from rag.protocol import AnswerRequest
+from rag.protocol import AnswerMode, AnswerRequest, AnswerResponse
 from rag.settings import Settings, get_settings
-from rag.squad import f1_score, normalize
+from rag.squad import contains, f1_score
 from rag.tenants import SqlTenantRegistry
 from retrieval.beir import TENANT, index_corpus
 from retrieval.retriever import Retriever
 from trust.evaluate import auroc, ece
 from trust.presets import PresetName
 from trust.runs import Progress, Record, _bounded
+from trust.text import sentences, strip_citations
 
-CORRECT_F1 = 0.5
+MAX_UNITS, MAX_WORDS = 2, 60
 EVAL_LLM_TIMEOUT_S = 900.0  # a batch queues far more requests than a user does
 
 
-def is_correct(answer: str, golds: Sequence[str]) -> bool:
-    """The contract's rule: SQuAD token-F1 against any gold answer >= 0.5."""
-    return f1_score(answer, list(golds)) >= CORRECT_F1
+def answer_units(resp: AnswerResponse) -> int:
+    """How many units the answer is: the quoted ones of an extractive answer, the sentences
+    of a written one."""
+    if resp.answer_mode == "extractive":
+        return len(resp.quotes)
+    return len(sentences(strip_citations(resp.answer)))
+
+
+def is_correct(answer: str, golds: Sequence[str], units: int) -> bool:
+    """The contract's rule: the gold span in the answer, at most two units, 60 words."""
+    words = len(strip_citations(answer).split())
+    return _contained(answer, golds) and units <= MAX_UNITS and words <= MAX_WORDS
 
 
 def selective_accuracy(
@@ -66,15 +78,18 @@ def qa_metrics(records: Sequence[Record]) -> dict[str, Any]:
     scored = [r for r in done if r["score"] is not None]
     labels, scores = [r["label"] for r in scored], [float(r["score"]) for r in scored]
     lat = [r["latency_s"] for r in done]
+    modes = sorted({r["answer_mode"] for r in done})
     return {
         "accuracy": _mean(done, "label"),
+        "f1": _mean(done, "f1"),
         "auroc": _round(auroc(labels, scores)),
         "selective_accuracy@80": _round(selective_accuracy(labels, scores, 0.8)),
         "ece": _round(ece(labels, scores)),
         "n": len(done),
         "latency_p50_s": round(statistics.median(lat), 3) if lat else None,
-        "f1_mean": _mean(done, "f1"),
+        "answer_mode": modes[0] if len(modes) == 1 else ",".join(modes) or None,
         "accuracy_gold_contained": _mean(done, "gold_contained"),
+        "two_unit_share": _mean([{"two": int(r["units"] == 2)} for r in done], "two"),
         "retrieval_hit_rate": _mean(done, "retrieved"),
         "errors": len(records) - len(done),
     }
@@ -115,13 +130,12 @@ def qa_index(items: Sequence[dict[str, Any]], console: Console) -> Iterator[QASe
 
 
 def _contained(answer: str, golds: Sequence[str]) -> bool:
-    text = f" {normalize(answer)} "
-    return any(f" {normalize(g)} " in text for g in golds if normalize(g))
+    return any(contains(answer, g) for g in golds)
 
 
 async def answer_questions(
     session: QASession, items: Sequence[dict[str, Any]], *, preset: PresetName,
-    concurrency: int = 4, on_done: Progress | None = None,
+    answer_mode: AnswerMode | None = None, concurrency: int = 4, on_done: Progress | None = None,
 ) -> list[Record]:  # fmt: skip
     """Every item answered through the AnswerPipeline; one record per question."""
     from rag.runtime import llm_client
@@ -133,7 +147,8 @@ async def answer_questions(
 
         def job(it: dict[str, Any]) -> Callable[[], Awaitable[list[Record]]]:
             async def run() -> list[Record]:
-                req = AnswerRequest(question=it["question"], trust_preset=preset)
+                req = AnswerRequest(question=it["question"], trust_preset=preset,
+                                    answer_mode=answer_mode)  # fmt: skip
                 t0 = time.perf_counter()
                 try:
                     outcome = await pipeline.answer(TENANT, req, request_id=f"qa-{it['id']}")
@@ -144,8 +159,10 @@ async def answer_questions(
                 latency = time.perf_counter() - t0
                 trust = resp.trust
                 pid = session.paragraph_of[it["context"]]
+                units = answer_units(resp)
                 return [{
-                    "id": it["id"], "label": int(is_correct(resp.answer, it["answers"])),
+                    "id": it["id"], "label": int(is_correct(resp.answer, it["answers"], units)),
+                    "answer_mode": resp.answer_mode, "units": units,
                     "score": trust.score if trust else None,
                     "signals": trust.signals if trust else {},
                     "flagged": trust.flagged if trust else None,

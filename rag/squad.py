@@ -18,6 +18,17 @@ def normalize(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
+def contains(answer: str, gold: str) -> bool:
+    """The normalized gold span occurs in the answer as whole words, with punctuation
+    dropped (SQuAD's normalization) or read as a space, so that "Six" is found in
+    "Six-time Grammy winner" and "Tyndale" in "Tyndale's" as a reader finds them."""
+    g = normalize(gold)
+    if not g:
+        return False
+    spaced = "".join(" " if ch in _PUNCT else ch for ch in answer)
+    return any(f" {g} " in f" {normalize(a)} " for a in (answer, spaced))
+
+
 def token_f1(prediction: str, gold: str) -> float:
     pred, ref = normalize(prediction).split(), normalize(gold).split()
     common = Counter(pred) & Counter(ref)

@@ -58,6 +58,7 @@ class TenantSettings(BaseModel):
     trust_threshold: float | None = Field(None, ge=0.0, le=1.0)
     retrieval_mode: Literal["hybrid", "dense", "bm25"] | None = None
     top_k: int | None = Field(None, ge=1, le=50)
+    answer_mode: Literal["extractive", "generative", "auto"] | None = None
 
 
 class TenantRegistry(Protocol):

@@ -77,7 +77,12 @@ class Service:
 def start_service(
     data_dir: Path, llm_base_url: str, llm_model: str, **extra_env: str
 ) -> tuple[Service, subprocess.Popen[bytes]]:
-    """``rag.stack.start_service`` (what the benchmarks start too), waited for until healthy."""
+    """``rag.stack.start_service`` (what the benchmarks start too), waited for until healthy.
+
+    The suites written for the LLM-written answer path (streams cut off by a fault proxy,
+    generation timings, the chat surface) pin ``generative``; tests/test_extractive_api.py
+    runs the product's default."""
+    extra_env.setdefault("RAGTRUST_ANSWER_MODE", "generative")
     started = stack.start_service(data_dir, llm_base_url, llm_model, **extra_env)
     proc = started.proc
     service = Service(started.url, data_dir, started.env, started.log_path)

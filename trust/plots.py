@@ -1,4 +1,5 @@
-"""PNG plots of an evaluation: ROC curve, reliability diagram, score histograms by label."""
+"""PNG plots of an evaluation: ROC curve, reliability diagram, score histograms by label, and
+accuracy against coverage (answering only the most trusted share)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ def write_plots(
     ax.set(xlabel="trust score", ylabel="answers", title=f"{title}: scores")
     ax.legend()
     written.append(_save(fig, out_dir / "scores.png"))
+
+    # What a threshold buys: answering only the most trusted share, how many are right.
+    order = sorted(range(len(labels)), key=lambda i: -scores[i])
+    right = [labels[i] for i in order]
+    shares = [(k + 1) / len(right) for k in range(len(right))]
+    accuracy = [sum(right[: k + 1]) / (k + 1) for k in range(len(right))]
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(shares, accuracy, label="most trusted first")
+    if right:
+        ax.axhline(sum(right) / len(right), ls="--", color="grey", label="answer everything")
+    ax.set(xlabel="coverage (share of questions answered)", ylabel="accuracy", xlim=(0, 1),
+           ylim=(0, 1.02), title=f"{title}: coverage-accuracy")  # fmt: skip
+    ax.legend(loc="lower left")
+    written.append(_save(fig, out_dir / "coverage.png"))
     return written
 
 

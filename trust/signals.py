@@ -12,6 +12,13 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "confidence",
     "context_lift",
     "reflection",
+    # extractive answers' own (trust/quotes.py); consistency above is shared by both modes
+    "coverage",
+    "similarity",
+    "margin",
+    "agreement",
+    "answer_type",
+    "vote",
 )
 
 

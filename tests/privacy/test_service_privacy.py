@@ -124,3 +124,34 @@ def test_cli_redact_shows_what_would_leave(pii_service: Service) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["text"] == "Mail <EMAIL_ADDRESS_1>" and out["entities"] == {"EMAIL_ADDRESS": 1}
+
+
+def test_extractive_answers_quote_values_but_only_placeholders_leave(
+    pii_service: Service, proxy: RecordingProxy
+) -> None:
+    """The quote the user reads holds the name and the phone number; the samples' prompt and
+    the audit record hold placeholders, and an export shows no raw value."""
+    before = len(proxy.requests)
+    question = "What is the phone number of the benefits officer?"
+    with pii_service.client("pii") as c:
+        resp = c.post("/v1/answer", json={"question": question, "answer_mode": "extractive"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["answer_mode"] == "extractive"
+    assert "+1-202-555-0178" in body["answer"], body["answer"]
+    assert any("+1-202-555-0178" in q["text"] for q in body["quotes"]), body["quotes"]
+    sent = "".join(proxy.requests[before:])
+    assert body["trust"]["samples"] > 0 and sent, "no samples were drawn"
+    for value in _values():
+        assert value not in sent, f"{value!r} reached the LLM"
+    assert "<PHONE_NUMBER_1>" in sent
+
+    with pii_service.client("pii", "auditor") as c:
+        export = c.get("/v1/audit/export", params={"format": "jsonl"})
+    assert export.status_code == 200, export.text
+    records = [json.loads(line) for line in export.text.splitlines() if line.strip()]
+    mine = [r for r in records if r["request_id"] == body["request_id"]]
+    assert len(mine) == 1
+    assert "<PHONE_NUMBER_" in mine[0]["answer"], mine[0]["answer"]
+    for value in _values():
+        assert value not in export.text, f"{value!r} is in the audit export"
