@@ -16,9 +16,11 @@ than by one wrong sentence, and the answer stays short (at most ``MAX_ANSWER_WOR
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,56 +33,17 @@ from trust.text import STOPWORDS, stem
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.,][0-9]+)*")
 _NUMBER = re.compile(r"\d")
 _YEAR = re.compile(r"\b1\d{3}\b|\b20\d{2}\b|\b\d{1,2}(?:st|nd|rd|th)\b")
-_MONTHS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "century",
-        "centuries",
-        "decade",
-    ]
-)
-_NUMBER_WORDS = frozenset(
-    [
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "hundred",
-        "thousand",
-        "million",
-        "billion",
-        "dozen",
-        "half",
-        "percent",
-        "twice",
-    ]
-)
+# fmt: off
+_MONTHS = frozenset((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday", "century", "centuries", "decade",
+))
+_NUMBER_WORDS = frozenset((
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "hundred", "thousand", "million", "billion", "dozen", "half", "percent", "twice",
+))
+# fmt: on
 MAX_ANSWER_WORDS = 60
 SECOND_WITHIN = 1.0
 """A second unit joins when the runner-up's fused score (a logit) is within this of the
@@ -166,27 +129,66 @@ def _type_match(kind: str | None, text: str, asked: set[str]) -> float:
     return 1.0 if ok else 0.0
 
 
+class UnitCache:
+    """Each chunk's units and their vectors, by a hash of the chunk's text: a tenant's chunks
+    come back question after question, and cutting and embedding their ~25 units was most of
+    an answer's service time with 16 in flight. Bounded (least recently used goes)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: OrderedDict[bytes, tuple[list[Unit], np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, texts: Sequence[str], embedder: Embedder) -> list[tuple[list[Unit], np.ndarray]]:
+        keys = [hashlib.sha256(t.encode()).digest() for t in texts]
+        with self._lock:
+            found = {k: self._items[k] for k in keys if k in self._items}
+            for k in found:
+                self._items.move_to_end(k)
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if missing:
+            cut = {k: units(t) for k, t in missing.items()}
+            reads = [_read(u) for us in cut.values() for u in us]
+            vecs = embedder.encode(reads) if reads else np.zeros((0, embedder.dim), np.float32)
+            at = 0
+            for k, us in cut.items():
+                found[k] = (us, vecs[at : at + len(us)])
+                at += len(us)
+            with self._lock:
+                self._items.update((k, found[k]) for k in cut)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return [found[k] for k in keys]
+
+
+def _read(u: Unit) -> str:
+    """What the embedder reads of a unit: a list item or sentence with its heading."""
+    return f"{u.heading}: {u.read}" if u.heading and u.kind != "row" else u.read
+
+
 def candidates(
     question: str,
     chunks: Sequence[tuple[str, str, float]],
     embedder: Embedder,
+    cache: UnitCache | None = None,
 ) -> list[Candidate]:
     """Every unit of ``chunks`` ((title, text, retrieval score) in rank order) with its
     features; a unit repeated in two overlapping chunks is kept once, in the better one."""
+    per_chunk = (cache or UnitCache(len(chunks) or 1)).get([t for _, t, _ in chunks], embedder)
     found: list[tuple[int, Unit]] = []
+    rows: list[np.ndarray] = []
     seen: set[str] = set()
-    for n, (_title, text, _score) in enumerate(chunks, 1):
-        for u in units(text):
+    for n, (us, vecs) in enumerate(per_chunk, 1):
+        for u, v in zip(us, vecs, strict=True):
             key = " ".join(u.text.lower().split())
             if key not in seen:
                 seen.add(key)
                 found.append((n, u))
+                rows.append(v)
     if not found:
         return []
-    reads = [f"{u.heading}: {u.read}" if u.heading and u.kind != "row" else u.read
-             for _, u in found]  # fmt: skip
-    vecs = embedder.encode([question, *reads])
-    dense = vecs[1:] @ vecs[0]
+    reads = [_read(u) for _, u in found]
+    dense = np.asarray(rows) @ embedder.encode([question])[0]
     q_tokens = set(_tokens(question))
     unit_tokens = [set(_tokens(r)) for r in reads]
     df = Counter(t for toks in unit_tokens for t in toks)
@@ -229,10 +231,11 @@ def select(
     chunks: Sequence[tuple[str, str, float]],
     embedder: Embedder,
     *,
+    cache: UnitCache | None = None,
     weights: dict[str, float] = WEIGHTS,
     second_within: float = SECOND_WITHIN,
 ) -> Selection:
-    cands = candidates(question, chunks, embedder)
+    cands = candidates(question, chunks, embedder, cache)
     scored = sorted(
         (Candidate(c.source, c.unit, c.features, fused(c.features, weights)) for c in cands),
         key=lambda c: -c.score,

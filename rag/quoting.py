@@ -13,14 +13,15 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 
 from privacy.policy import Protected
 from rag.errors import ContextTooLong, LLMError
-from rag.extractive import Candidate, Selection, select
+from rag.extractive import Candidate, Selection, UnitCache, select
 from rag.llm_client import Completion, LLMClient, SamplingLLMClient
 from rag.prompts import quote_messages
 from rag.protocol import Quote
+from rag.settings import Settings
 from rag.units import units
 from retrieval.embeddings import Embedder
 from retrieval.types import Hit
@@ -63,18 +64,19 @@ class QuoteAnswerer:
         self.calibration = calibration if calibration is not None else Calibration()
         self.k = samples
         self.temperature = temperature
+        self.units = UnitCache()
 
     @classmethod
-    def from_paths(
-        cls, llm: LLMClient, embedder: Embedder, calibration: Path, *, samples: int,
-        temperature: float,
-    ) -> QuoteAnswerer:  # fmt: skip
-        return cls(llm, embedder, calibration=calibration_mod.load(calibration), samples=samples,
-                   temperature=temperature)  # fmt: skip
+    def from_settings(cls, settings: Settings, llm: LLMClient, embedder: Embedder) -> QuoteAnswerer:
+        calibration = calibration_mod.load(settings.trust_calibration_extractive)
+        return cls(llm, embedder, calibration=calibration, samples=settings.trust_samples,
+                   temperature=settings.trust_sample_temperature)  # fmt: skip
 
     async def choose(self, question: str, hits: Sequence[Hit]) -> Chosen:
         chunks = [(h.chunk.title, h.chunk.text, h.score) for h in hits]
-        sel = await asyncio.to_thread(select, question, chunks, self.embedder)
+        sel = await asyncio.to_thread(
+            partial(select, cache=self.units), question, chunks, self.embedder
+        )
         parts, quotes, at = [], [], 0
         for c in sel.chosen:
             chunk = hits[c.source - 1].chunk
@@ -116,8 +118,7 @@ class QuoteAnswerer:
         preset: PresetName, threshold: float,
     ) -> TrustResult:  # fmt: skip
         if not PRESETS[preset].enabled:
-            return TrustResult(score=None, flagged=False, threshold=threshold, preset=preset,
-                               signals={}, unsupported=[], samples=0)  # fmt: skip
+            return TrustResult.off(preset, threshold)
         signals = quote_signals(chosen.selection, safe, [c.text for c in drawn])
         score = self.calibration.score(signals) if signals else 0.0
         score = 0.0 if score is None else score
