@@ -1,12 +1,14 @@
 """``ragtrust bench answer``: what the service costs on top of vLLM, measured side by side.
 
-Three arms answer the same questions at each concurrency, in one run:
+Four arms answer the same questions at each concurrency, in one run:
 
-- ``vllm``: raw chat completions to vLLM with the very prompts the service sends (built by the
-  pipeline's own ``prepare`` step in this process, over the service's index: retrieval and
-  privacy included), the same ``max_tokens``, greedy, logprobs on, as the service asks;
-- ``off``: ``POST /v1/answer`` with ``trust_preset: off``;
-- ``balanced``: ``POST /v1/answer`` with the default preset.
+- ``vllm``: raw chat completions to vLLM with the very prompts the generative mode sends
+  (built by the pipeline's own ``prepare`` step in this process, over the service's index:
+  retrieval and privacy included), the same ``max_tokens``, greedy, logprobs on;
+- ``off``: ``POST /v1/answer`` in generative mode with ``trust_preset: off``;
+- ``generative``: generative mode with the default preset;
+- ``extractive``: extractive mode (quoted units, the samples over them) with the default
+  preset.
 
 The arms alternate wave by wave (a wave = ``concurrency`` requests started together; the arm
 order rotates every wave), so a burst of load from elsewhere hits all three alike. Each arm
@@ -44,7 +46,13 @@ from rag.bench_clients import TIMEOUT_S, Bench, Sample, cpu_model, p95, paired, 
 from rag.pipeline import cache_salt
 from rag.settings import Settings
 
-ARMS = ("vllm", "off", "balanced")
+ARMS = ("vllm", "off", "generative", "extractive")
+SERVICE_ARMS: dict[str, tuple[str | None, str]] = {
+    "off": ("off", "generative"),
+    "generative": (None, "generative"),
+    "extractive": (None, "extractive"),
+}
+"""arm -> (trust preset, None = the default; answer mode)."""
 TTFT_REQUESTS = 8
 
 DEMO_QUESTIONS = (
@@ -82,43 +90,44 @@ async def measure_level(
     salt = cache_salt(f"bench-vllm-c{c}")
     for w in range(math.ceil(requests / c)):
         qs = [questions[(w * c + i) % len(questions)] for i in range(c)]
-        for arm in ARMS[w % 3 :] + ARMS[: w % 3]:
+        for arm in ARMS[w % len(ARMS) :] + ARMS[: w % len(ARMS)]:
             if arm == "vllm":
                 jobs = [partial(bench.raw, q, salt) for q in qs]
             else:
-                jobs = [partial(bench.answer, q, f"bench-{arm}-c{c}", arm) for q in qs]
+                preset, mode = SERVICE_ARMS[arm]
+                jobs = [partial(bench.answer, q, f"bench-{arm}-c{c}", preset, mode) for q in qs]
             got, seconds = await _wave(jobs)
             samples[arm] += got
             wall[arm] += seconds
             advance(c)
     out: dict[str, Any] = {arm: summary(samples[arm], wall[arm]) for arm in ARMS}
-    out["ratios"] = {
-        "off/vllm_paired": paired(samples["off"], samples["vllm"]),
-        "balanced/off_paired": paired(samples["balanced"], samples["off"]),
-        "off/vllm_p50": ratio(out["off"]["p50_s"], out["vllm"]["p50_s"]),
-        "off/vllm_p95": ratio(out["off"]["p95_s"], out["vllm"]["p95_s"]),
-        "balanced/off_p50": ratio(out["balanced"]["p50_s"], out["off"]["p50_s"]),
-        "balanced/off_p95": ratio(out["balanced"]["p95_s"], out["off"]["p95_s"]),
-    }
+    out["ratios"] = {}
+    for a, b in (("off", "vllm"), ("generative", "off"), ("extractive", "generative")):
+        out["ratios"][f"{a}/{b}_paired"] = paired(samples[a], samples[b])
+        for q in ("p50", "p95"):
+            out["ratios"][f"{a}/{b}_{q}"] = ratio(out[a][f"{q}_s"], out[b][f"{q}_s"])
     return out
 
 
 async def measure_ttft(bench: Bench, questions: Sequence[str], n: int) -> dict[str, Any]:
     """Time to the first token, streamed, one request at a time, the arm order rotating: raw
-    vLLM, the service with trust off, the service with the default preset (whose samples
-    request starts beside the answer's)."""
-    preset = bench.settings.trust_preset
+    vLLM, the service with trust off, each mode with the default preset (the generative
+    samples start beside the answer; an extractive answer is sent whole before its samples)."""
     salt = cache_salt("bench-stream-vllm")
-    times: dict[str, list[float]] = {"vllm": [], "service_off": [], f"service_{preset}": []}
+    times: dict[str, list[float]] = {"vllm": [], "service_off": [], "service_generative": [],
+                                     "service_extractive": []}  # fmt: skip
     for i in range(n):
         q = questions[i % len(questions)]
         jobs = {
             "vllm": partial(bench.raw_ttft, q, salt),
-            "service_off": partial(bench.service_ttft, q, "bench-stream-off", "off"),
-            f"service_{preset}": partial(bench.service_ttft, q, "bench-stream", None),
-        }
+            "service_off": partial(bench.service_ttft, q, "bench-stream-off", "off", "generative"),
+            "service_generative": partial(bench.service_ttft, q, "bench-stream", None,
+                                          "generative"),
+            "service_extractive": partial(bench.service_ttft, q, "bench-stream-x", None,
+                                          "extractive"),
+        }  # fmt: skip
         names = list(jobs)
-        for name in names[i % 3 :] + names[: i % 3]:
+        for name in names[i % len(names) :] + names[: i % len(names)]:
             times[name].append(await jobs[name]())
     out: dict[str, Any] = {name: {"p50_ms": round(statistics.median(v) * 1000, 1),
                                   "p95_ms": round(p95(v) * 1000, 1)}
@@ -158,7 +167,7 @@ def run(
                 cold["service_healthz_s"] = svc.wait_for("/healthz")
                 cold["service_readyz_s"] = svc.wait_for("/readyz")
             tenants = [f"bench-{arm}-c{c}" for c in levels for arm in ARMS[1:]]
-            tenants += ["bench-stream", "bench-stream-off"]
+            tenants += ["bench-stream", "bench-stream-off", "bench-stream-x"]
             bench = Bench(settings, svc, llm)
             with console.status(f"indexing {corpus} into {len(tenants)} tenants ..."):
                 for t in tenants:
@@ -177,8 +186,9 @@ def run(
             llm.stop()
     c1, top = result["levels"][str(levels[0])], result["levels"][str(levels[-1])]
     result["scaling"] = {
-        f"balanced_answers_per_s_c{levels[-1]}/c{levels[0]}": ratio(
-            top["balanced"]["answers_per_s"], c1["balanced"]["answers_per_s"]),
+        f"{arm}_answers_per_s_c{levels[-1]}/c{levels[0]}": ratio(
+            top[arm]["answers_per_s"], c1[arm]["answers_per_s"])
+        for arm in ("generative", "extractive")
     }  # fmt: skip
     result["conditions"]["loadavg_1_5_15_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
@@ -194,7 +204,7 @@ async def _measure(
     out: dict[str, Any] = {}
     try:
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("answers (3 arms, waves alternating)", total=total)
+            task = progress.add_task(f"answers ({len(ARMS)} arms, waves alternating)", total=total)
             for c in levels:
                 progress.update(task, description=f"concurrency {c}")
                 out[str(c)] = await measure_level(
@@ -213,7 +223,8 @@ def table(result: dict[str, Any]) -> Table:
                 "paired ratio"):  # fmt: skip
         t.add_column(col, justify="right")
     for c, row in result["levels"].items():
-        base = {"off": "off/vllm", "balanced": "balanced/off"}
+        base = {"off": "off/vllm", "generative": "generative/off",
+                "extractive": "extractive/generative"}  # fmt: skip
         for arm in ARMS:
             r, key = row[arm], base.get(arm)
             ratios = [str(row["ratios"][f"{key}_{k}"]) if key else "" for k in ("p50", "paired")]

@@ -96,7 +96,7 @@ class Bench:
             AnswerPipeline, settings, build_tenants(settings), retriever, self.vllm
         )
         for q in questions:
-            req = AnswerRequest(question=q, trust_preset="off")
+            req = AnswerRequest(question=q, trust_preset="off", answer_mode="generative")
             prep = await pipeline.prepare(tenant, req, request_id="bench")
             if not prep.messages:
                 raise RuntimeError(f"nothing retrieved for {q!r}: questions must fit the corpus")
@@ -112,18 +112,21 @@ class Bench:
             return Sample(time.perf_counter() - t0, False)
         return Sample(time.perf_counter() - t0, True, done.prompt_tokens, done.completion_tokens)
 
-    async def answer(self, q: str, tenant: str, preset: str) -> Sample:
+    async def answer(self, q: str, tenant: str, preset: str | None, mode: str) -> Sample:
+        body: dict[str, Any] = {"question": q, "answer_mode": mode}
+        if preset:
+            body["trust_preset"] = preset
         t0 = time.perf_counter()
         try:
-            resp = await self.http.post("/v1/answer", headers=self._auth(tenant),
-                                        json={"question": q, "trust_preset": preset})  # fmt: skip
+            resp = await self.http.post("/v1/answer", headers=self._auth(tenant), json=body)
         except httpx.HTTPError:
             return Sample(time.perf_counter() - t0, False)
         seconds = time.perf_counter() - t0
         if resp.status_code != 200:
             return Sample(seconds, False)
         usage = resp.json()["usage"]
-        return Sample(seconds, True, usage["prompt_tokens"], usage["completion_tokens"])
+        return Sample(seconds, True, usage["prompt_tokens"] + usage["trust_tokens"],
+                      usage["completion_tokens"])  # fmt: skip
 
     async def raw_ttft(self, q: str, salt: str) -> float:
         t0 = time.perf_counter()
@@ -137,10 +140,10 @@ class Bench:
                     return time.perf_counter() - t0
         raise RuntimeError("vLLM streamed no content")
 
-    async def service_ttft(self, q: str, tenant: str, preset: str | None) -> float:
+    async def service_ttft(self, q: str, tenant: str, preset: str | None, mode: str) -> float:
         """Seconds to the first ``delta`` event; the stream is then closed (the service stops
         the answer and its samples when the client goes away)."""
-        body: dict[str, Any] = {"question": q, "stream": True}
+        body: dict[str, Any] = {"question": q, "stream": True, "answer_mode": mode}
         if preset:
             body["trust_preset"] = preset
         t0 = time.perf_counter()

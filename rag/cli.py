@@ -249,8 +249,9 @@ def bench_answer(
     output: Annotated[Path, typer.Option("--out")] = Path("bench/results/answer.json"),
     note: Annotated[str, typer.Option(help="Run conditions kept in the JSON.")] = "",
 ) -> None:
-    """Latency and answers/s of raw vLLM vs /v1/answer (trust off, default preset) at each
-    concurrency, time to first token, cold start; on a stack it starts (or reuses)."""
+    """Latency and answers/s of raw vLLM vs /v1/answer (generative with trust off and with the
+    default preset, extractive with the default preset) at each concurrency, time to first
+    token, cold start; on a stack it starts (or reuses)."""
     from rag.bench_answer import DEMO_QUESTIONS, run, table
 
     qs = questions.read_text().split("\n") if questions else DEMO_QUESTIONS

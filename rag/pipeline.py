@@ -110,10 +110,7 @@ class AnswerPipeline:
         self.retriever = retriever
         self.llm = llm
         self.trust = trust or TrustScorer.from_settings(settings, llm, retriever.embedder)
-        self.quotes = QuoteAnswerer.from_paths(
-            llm, retriever.embedder, settings.trust_calibration_extractive,
-            samples=settings.trust_samples, temperature=settings.trust_sample_temperature,
-        )  # fmt: skip
+        self.quotes = QuoteAnswerer.from_settings(settings, llm, retriever.embedder)
         if privacy is None and settings.privacy_enabled:
             privacy = PrivacyGuard(PiiAnalyzer())  # spaCy loads once, here, at startup
         self.privacy = privacy

@@ -69,6 +69,12 @@ class TrustResult(BaseModel):
     samples: int = Field(description="Stochastic samples the consistency signal compared.")
     usage: TrustUsage = Field(default_factory=TrustUsage, exclude=True)
 
+    @classmethod
+    def off(cls, preset: PresetName, threshold: float) -> TrustResult:
+        """What a preset that computes nothing returns: no score, nothing flagged."""
+        return cls(score=None, flagged=False, threshold=threshold, preset=preset, signals={},
+                   unsupported=[], samples=0)  # fmt: skip
+
 
 class TrustScorer:
     """Built once per process (it holds the embedder and the calibration), shared by requests."""
@@ -146,8 +152,7 @@ class TrustScorer:
     ) -> TrustResult:
         spec = PRESETS[preset]
         if not spec.enabled:
-            return TrustResult(score=None, flagged=False, threshold=threshold, preset=preset,
-                               signals={}, unsupported=[], samples=0)  # fmt: skip
+            return TrustResult.off(preset, threshold)
         usage = TrustUsage()
         messages = answer_messages(question, sources)
         sampling = isinstance(self.llm, SamplingLLMClient)
