@@ -78,6 +78,7 @@ def test_eval_hallucination_prints_the_contract_keys(llm: LLMEndpoint, tmp_path:
     assert [r["label"] for r in rows] == [1, 0, 1, 0]
     assert {"id", "label", "score", "signals"} <= set(rows[0])
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "coverage.png",
         "reliability.png",
         "roc.png",
         "scores.png",

@@ -106,7 +106,7 @@ def test_eval_qa_prints_the_contract_keys(llm: LLMEndpoint, tmp_path: Path) -> N
            "RAGTRUST_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}  # fmt: skip
     done = subprocess.run(
         [RAGTRUST, "eval", "qa", "--data", str(squad), "--preset", "fast", "--json",
-         "--out", str(out)],
+         "--out", str(out), "--plot", str(tmp_path / "plots")],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -122,5 +122,6 @@ def test_eval_qa_prints_the_contract_keys(llm: LLMEndpoint, tmp_path: Path) -> N
     assert all(r["label"] in (0, 1) and r["score"] is not None for r in rows)
     # Each question's own paragraph is among the retrieved ones (2 paragraphs, top_k 3).
     assert all(r["retrieved"] == 1 for r in rows)
+    assert {"reliability.png", "coverage.png"} <= {p.name for p in (tmp_path / "plots").iterdir()}
     # The temporary tenant lives in a temporary data dir: nothing written to the real one.
     assert not (tmp_path / "data" / "ragtrust.db").exists()
