@@ -29,6 +29,13 @@ def test_every_answer_carries_a_trust_score(service: Service) -> None:
     for s in trust["unsupported"]:
         assert body["answer"][s["start"] : s["end"]] == s["text"]
     assert body["timings_ms"]["trust"] >= 0
+    # Generative answers: a sentence either has its supporting quote or is unsupported.
+    assert body["answer_mode"] == "generative"
+    quoted = {(q["answer_start"], q["answer_end"]) for q in body["quotes"]}
+    assert not quoted & {(s["start"], s["end"]) for s in trust["unsupported"]}
+    for q in body["quotes"]:
+        assert q["support"] >= 0.5 and q["text"]
+        assert q["chunk_id"] in {c["chunk_id"] for c in body["citations"]}
 
 
 @pytest.mark.parametrize("preset", ["off", "fast"])

@@ -55,3 +55,12 @@ def test_tenant_overrides_merge_over_defaults() -> None:
 def test_unknown_entity_types_are_rejected() -> None:
     with pytest.raises(ValueError, match="unknown entity types"):
         PolicyOverrides(entities=["SHOE_SIZE"])
+
+
+def test_a_quoted_piece_of_a_chunk_is_masked_like_the_chunk(guard: PrivacyGuard) -> None:
+    policy = PrivacyPolicy(actions={"EMAIL_ADDRESS": "redact"})
+    safe = guard.protect("Who handles benefits?", [CHUNK], policy)
+    quote = "Margaret Thornbury (margaret.thornbury@example.com)"
+    assert safe.mask(quote) == "<PERSON_1> (<EMAIL_ADDRESS>)"
+    assert safe.mask(quote) in safe.chunks[0]
+    assert safe.mask("nothing protected here") == "nothing protected here"
