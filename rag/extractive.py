@@ -108,6 +108,8 @@ def expected_type(question: str) -> str | None:
 
 
 def _tokens(text: str) -> list[str]:
+    """Stemmed content words as trust.text has them, but numbers kept whole ("1,500.01",
+    "EUR 5,000"): a question names the amount it asks about, and the unit must match it."""
     return [stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS]
 
 

@@ -68,8 +68,9 @@ class _Timer:
 
 @dataclass
 class Prepared:
-    """A request retrieved and protected, ready for the LLM (``messages`` is empty when
-    nothing was retrieved: the answer is then NO_ANSWER without an LLM call)."""
+    """A request retrieved and protected, ready for the LLM (``messages``, the generative
+    prompt, is empty when nothing was retrieved — the answer is then NO_ANSWER without an LLM
+    call — and in extractive mode, which prompts the LLM for samples only)."""
 
     request_id: str
     hits: list[Hit]
@@ -191,7 +192,9 @@ class AnswerPipeline:
             request_id=request_id,
             hits=hits,
             safe=safe,
-            messages=answer_messages(safe.question, sources, safe_history) if hits else [],
+            messages=answer_messages(safe.question, sources, safe_history)
+            if hits and answer_mode == "generative"
+            else [],
             sources=sources,
             preset=preset,
             threshold=threshold,

@@ -147,9 +147,9 @@ def quote_signals(sel: Selection, safe: Protected, samples: Sequence[str]) -> di
         "answer_type": best.features["answer_type"],
     }
     quoted = " ".join(safe.mask(c.unit.text) for c in sel.chosen)
-    agreement = quote_consistency(quoted, samples, safe.question)
-    if agreement is not None:
-        out["consistency"] = agreement
+    said = quote_consistency(quoted, samples, safe.question)
+    if said is not None:
+        out["consistency"] = said
         shown = {id(c) for c in sel.chosen}
         others = [safe.mask(c.unit.text) for c in sel.ranked[:SAMPLE_UNITS] if id(c) not in shown]
         vote = sample_vote(quoted, others, samples, safe.question)
