@@ -140,6 +140,10 @@ def ask(
         str, typer.Option(envvar="RAGTRUST_API_KEY", help="A user or admin key of the tenant.")
     ] = "",
     url: Annotated[str | None, typer.Option(help="Service URL.")] = None,
+    answer_mode: Annotated[
+        Literal["extractive", "generative", "auto"] | None,
+        typer.Option(help="Quote the sources or let the LLM write (default: the tenant's)."),
+    ] = None,
     raw: Annotated[bool, typer.Option("--json", help="Print the JSON response.")] = False,
 ) -> None:
     """Ask the running service a question (the key decides the tenant)."""
@@ -150,7 +154,7 @@ def ask(
     try:
         resp = httpx.post(
             f"{base}/v1/answer",
-            json={"question": question},
+            json={"question": question, **({"answer_mode": answer_mode} if answer_mode else {})},
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=settings.llm_timeout_s + 30,
         )
@@ -164,7 +168,12 @@ def ask(
         return
     if resp.status_code != 200:
         raise fail(body.get("error", {}).get("message", resp.text))
-    out.print(body["answer"])
+    out.print(body["answer"], markup=False)
+    trust = body.get("trust") or {}
+    if trust.get("score") is not None:
+        verdict = "FLAGGED" if trust["flagged"] else "ok"
+        out.print(f" trust {trust['score']:.2f} ({verdict}; threshold {trust['threshold']}, "
+                  f"{trust['preset']}, {body['answer_mode']})", markup=False)  # fmt: skip
     for c in body["citations"]:
         mark = "*" if c["cited"] else " "
         out.print(

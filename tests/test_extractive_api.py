@@ -128,3 +128,12 @@ def test_answer_mode_per_request_and_per_tenant(quoting: Service) -> None:
         assert "30" in chat["choices"][0]["message"]["content"]
     finally:
         quoting.cli("tenants", "set", "demo", "--reset", "answer_mode")
+
+
+def test_cli_ask_prints_the_quote_and_its_trust(quoting: Service) -> None:
+    key = quoting.key("demo", "user")
+    done = quoting.cli("ask", "What is the hotel cap in London?", "--url", quoting.url,
+                       "--api-key", key)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "EUR 220" in done.stdout and "extractive" in done.stdout
+    assert "travel-policy.md" in done.stdout

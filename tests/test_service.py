@@ -61,6 +61,7 @@ def test_cli_key_then_ask_prints_a_cited_answer(service: Service) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "security-policy.md" in done.stdout
+    assert " trust 0." in done.stdout or " trust 1." in done.stdout
 
 
 @pytest.mark.parametrize(
