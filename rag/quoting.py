@@ -37,6 +37,9 @@ SAMPLE_UNITS = 4
 """The best units the samples read: enough that the runner-ups can win the model's vote."""
 QUOTE_SAMPLE_TOKENS = 16
 """A few words answer a question over four sentences; more only costs decode time."""
+MAX_QUOTED_CHUNKS = 10
+"""The chunks whose units are candidates: a request for top_k 50 lists 50 citations, but
+cutting and embedding ~1,250 units of them would hold the CPU every other caller shares."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class QuoteAnswerer:
                    temperature=settings.trust_sample_temperature)  # fmt: skip
 
     async def choose(self, question: str, hits: Sequence[Hit]) -> Chosen:
-        chunks = [(h.chunk.title, h.chunk.text, h.score) for h in hits]
+        chunks = [(h.chunk.title, h.chunk.text, h.score) for h in hits[:MAX_QUOTED_CHUNKS]]
         sel = await asyncio.to_thread(
             partial(select, cache=self.units), question, chunks, self.embedder
         )

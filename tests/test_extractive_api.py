@@ -137,3 +137,12 @@ def test_cli_ask_prints_the_quote_and_its_trust(quoting: Service) -> None:
     assert done.returncode == 0, done.stderr
     assert "EUR 220" in done.stdout and "extractive" in done.stdout
     assert "travel-policy.md" in done.stdout
+
+
+def test_a_large_top_k_quotes_from_the_best_chunks_only(quoting: Service) -> None:
+    with quoting.client(role="user") as c:
+        body = c.post("/v1/answer", json={"question": "What is the hotel cap in London?",
+                                          "top_k": 50}).json()  # fmt: skip
+    assert len(body["citations"]) > 10
+    assert "EUR 220" in body["answer"]
+    assert all(q["source"] <= 10 for q in body["quotes"])
