@@ -54,8 +54,11 @@ def test_no_input_gets_a_server_error(
             include,
             "--request-timeout",
             "120",
+            # One worker: with two threads, hypothesis's ast.parse of its own lambdas hit
+            # CPython 3.11's spurious "AST constructor recursion depth mismatch" SystemError
+            # (python/cpython#106905, seen in threaded use) once in three suite runs.
             "--workers",
-            "2",
+            "1",
             "--report-dir",
             str(reports),
             "--warnings",
