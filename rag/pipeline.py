@@ -206,7 +206,7 @@ class AnswerPipeline:
 
     def _answer_mode(self, mode: AnswerMode) -> Literal["extractive", "generative"]:
         """``auto`` quotes on the embedded 135M model (which answers SQuAD 0.25 right when it
-        writes, 0.87 when the pipeline quotes) and lets an external, larger LLM write."""
+        writes, 0.86 when the pipeline quotes) and lets an external, larger LLM write."""
         if mode == "auto":
             return "extractive" if self.settings.embedded_llm else "generative"
         return mode

@@ -23,28 +23,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from trust.grounding import NAME_WEIGHT, OTHER_WEIGHT, UNSUPPORTED_BELOW, sentence_support
-from trust.text import content_tokens, novel_words, sentences, stem, strip_citations
+from trust.grounding import UNSUPPORTED_BELOW, sentence_support
+from trust.text import content_tokens, novel_words, sentences, strip_citations
 
 QUOTE_SIGNALS = (
     "coverage", "similarity", "margin", "agreement", "answer_type", "consistency", "vote",
 )  # fmt: skip
 
 
-def _weight(word: str) -> float:
-    return NAME_WEIGHT if word[:1].isupper() or any(c.isdigit() for c in word) else OTHER_WEIGHT
-
-
 def sample_agreement(quote: str, sample: str, question: str) -> float:
-    """Weighted share of what the sample adds to the question that the quote also says
-    (names and numbers weigh most); 0 for a sample that adds nothing."""
-    said = novel_words(sample, question)
-    if not said:
+    """Grounding's sentence support of what the sample adds to the question, against the
+    quote's vocabulary (names and numbers weigh most); 0 for a sample that adds nothing."""
+    if not novel_words(sample, question):
         return 0.0
-    vocab = set(content_tokens(quote))
-    weights = [_weight(w) for w in said]
-    found = sum(wt for w, wt in zip(said, weights, strict=True) if stem(w) in vocab)
-    return found / sum(weights)
+    return sentence_support(sample, question, set(content_tokens(quote))).support
 
 
 def quote_consistency(quote: str, samples: Sequence[str], question: str) -> float | None:
