@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from audit.records import EVENT_FIELDS, JSON_FIELDS, dumps
+from audit.records import ADDED_LATER, EVENT_FIELDS, JSON_FIELDS, dumps
 
 GENESIS = "0" * 64
 
@@ -49,11 +49,14 @@ def _scalar(value: Any) -> str:
 def record_hash(stored: Mapping[str, Any], seq: int, prev_hash: str) -> str:
     """SHA-256 of the canonical JSON (``dumps``) of the record's event fields, its seq and
     prev_hash. ``stored`` holds lists and dicts as their canonical JSON text, which is
-    spliced in as it is: the result equals ``dumps`` of the parsed record, without parsing."""
+    spliced in as it is: the result equals ``dumps`` of the parsed record, without parsing.
+    A field in ``ADDED_LATER`` holding its empty value is left out, as it was before it
+    existed."""
     values = {**stored, "seq": seq, "prev_hash": prev_hash}
     body = ",".join(
         f"{_KEYS[name]}:{values[name] if name in JSON_FIELDS else _scalar(values[name])}"
         for name in _HASHED
+        if name not in ADDED_LATER or values.get(name, ADDED_LATER[name]) != ADDED_LATER[name]
     )
     return hashlib.sha256(f"{{{body}}}".encode()).hexdigest()
 

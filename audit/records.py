@@ -53,6 +53,7 @@ class AuditRow(Base):
     usage: Mapped[str] = mapped_column(Text)
     timings_ms: Mapped[str] = mapped_column(Text)
     cost: Mapped[str] = mapped_column(Text)
+    quotes: Mapped[str] = mapped_column(Text, server_default="[]")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -86,6 +87,23 @@ class AuditCheckpointRow(Base):
     signature: Mapped[str] = mapped_column(String(64))
 
 
+class AuditQuote(BaseModel):
+    """A quote the answer rests on: where it is in which chunk, and its text redacted.
+
+    The API's ``Quote`` less its offsets into the answer (which do not hold in the redacted
+    one); kept apart from it because a hashed record's format must not follow API changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: int = Field(description="The answer's [n] for the chunk.")
+    document_id: str
+    chunk_id: str
+    start: int = Field(description="Character offsets of the quote in the chunk's text.")
+    end: int
+    text: str = Field(description="Redacted: PII replaced by placeholders.")
+    support: float
+
+
 class AuditEvent(BaseModel):
     """One request as the route saw it. Optional text is None, never "", so that a CSV
     export (where both would be an empty cell) round-trips exactly."""
@@ -114,6 +132,7 @@ class AuditEvent(BaseModel):
     usage: dict[str, int] = Field(default_factory=dict, description="Tokens by kind.")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="By stage.")
     cost: dict[str, float] = Field(default_factory=dict)
+    quotes: list[AuditQuote] = Field(default_factory=list, description="What the answer quotes.")
 
     @field_validator("timestamp")
     @classmethod
@@ -137,7 +156,13 @@ class AuditRecord(AuditEvent):
 
 EVENT_FIELDS: tuple[str, ...] = tuple(AuditEvent.model_fields)
 RECORD_FIELDS: tuple[str, ...] = (*EVENT_FIELDS, "seq", "prev_hash", "hash")
-JSON_FIELDS = frozenset({"document_ids", "chunk_ids", "pii_counts", "usage", "timings_ms", "cost"})
+JSON_FIELDS = frozenset(
+    {"document_ids", "chunk_ids", "pii_counts", "usage", "timings_ms", "cost", "quotes"}
+)
+ADDED_LATER: dict[str, str] = {"quotes": "[]"}
+"""Fields the log gained after its first records, with their stored empty value: a record
+holding that value is hashed without the field, so chains written before it verify as they
+did (and a quote list later emptied or added still breaks its record's hash)."""
 
 ExportFormat = Literal["jsonl", "csv"]
 

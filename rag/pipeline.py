@@ -94,6 +94,8 @@ class Outcome:
     redacted_question: str
     redacted_answer: str
     finish_reason: str | None = "stop"
+    redacted_quotes: tuple[Quote, ...] = ()
+    """The response's quotes with their text masked like the answer."""
 
 
 class AnswerPipeline:
@@ -334,7 +336,7 @@ class AnswerPipeline:
         timer.lap("trust")
         finish = completion.finish_reason if completion else "stop"
         response = self._response(prep, text, trust, spend, quotes)
-        return Outcome(response, prep.safe.question, redacted, finish)
+        return Outcome(response, prep.safe.question, redacted, finish, _masked(quotes, prep.safe))
 
     async def _finish_extractive(self, prep: Prepared, chosen: Chosen) -> Outcome:
         """The chosen units as the answer; the model's samples over them and the selection
@@ -351,7 +353,8 @@ class AnswerPipeline:
         )  # fmt: skip
         timer.lap("trust")
         response = self._response(prep, text, trust, spend, chosen.quotes, mode="extractive")
-        return Outcome(response, prep.safe.question, prep.safe.mask(text), "stop")
+        return Outcome(response, prep.safe.question, prep.safe.mask(text), "stop",
+                       _masked(chosen.quotes, prep.safe))  # fmt: skip
 
     def _response(
         self, prep: Prepared, text: str, trust: TrustResult | None, spend: Spend,
@@ -472,3 +475,8 @@ def restore_unsupported(trust: TrustResult, answer: str, vault: Vault) -> TrustR
 def cache_salt(tenant: str) -> str:
     """A per-tenant salt so vLLM's prefix cache never shares entries across tenants."""
     return hashlib.sha256(f"ragtrust-tenant:{tenant}".encode()).hexdigest()[:32]
+
+
+def _masked(quotes: Sequence[Quote], safe: Protected) -> tuple[Quote, ...]:
+    """Quotes as the audit log may keep them: their text with the placeholders the LLM saw."""
+    return tuple(q.model_copy(update={"text": safe.mask(q.text)}) for q in quotes)

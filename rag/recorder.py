@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.log import AuditLog
-from audit.records import AuditEvent
+from audit.records import AuditEvent, AuditQuote
 from rag.keys import Principal
 from rag.observability import Metrics
 from rag.pipeline import Outcome, Prepared
@@ -96,6 +96,10 @@ class RequestRecord:
             usage=r.usage.model_dump(),
             timings_ms=r.timings_ms,
             cost={"answer": r.cost.answer, "trust": r.cost.trust, "total": r.cost.total},
+            quotes=[
+                AuditQuote(**q.model_dump(exclude={"answer_start", "answer_end"}))
+                for q in outcome.redacted_quotes
+            ],
         )
         self.recorder.metrics.observe_answer(
             self.caller.tenant,

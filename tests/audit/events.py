@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from audit.records import AuditEvent
+from audit.records import AuditEvent, AuditQuote
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def _quote(i: int) -> AuditQuote:
+    text = '<PERSON_1> said "no", twice,\nÜber €'
+    return AuditQuote(source=1, document_id=f"doc-{i}", chunk_id=f"doc-{i}#0", start=0,
+                      end=len(text), text=text, support=1.0)  # fmt: skip
 
 
 def event(i: int, tenant: str = "acme", at: datetime | None = None) -> AuditEvent:
@@ -35,4 +41,5 @@ def event(i: int, tenant: str = "acme", at: datetime | None = None) -> AuditEven
         usage={"prompt_tokens": 100 + i, "completion_tokens": i, "trust_tokens": 3 * i},
         timings_ms={"retrieval": 1.5 + i, "generation": 20.0, "total": 1 / 3},
         cost={"usd": 1e-6 * i, "cpu_s": 2.0},
+        quotes=[] if failed or i % 2 == 0 else [_quote(i)],
     )

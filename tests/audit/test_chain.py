@@ -32,11 +32,15 @@ def test_a_new_chain_starts_at_the_genesis_and_links_each_record(audit_log: Audi
     assert report.ok and report.tenants[0].records == 3 and report.tenants[0].last_seq == 3
 
 
-@pytest.mark.parametrize("i", [3, 4], ids=["failed", "answered"])
+@pytest.mark.parametrize("i", [3, 4, 5], ids=["failed", "answered", "quoted"])
 def test_a_record_hash_is_the_sha256_of_its_canonical_json(i: int) -> None:
-    """The documented format, so that a verifier needs no ragtrust code."""
+    """The documented format, so that a verifier needs no ragtrust code: every field, but an
+    empty ``quotes`` (added later) left out, as records written before it have none."""
     e = event(i)
     body = {**e.model_dump(), "timestamp": iso(e.timestamp), "seq": 7, "prev_hash": GENESIS}
+    if not e.quotes:
+        del body["quotes"]
+    assert bool(e.quotes) == (i == 5)
     expected = hashlib.sha256(dumps(body).encode()).hexdigest()
     assert record_hash(event_payload(e), 7, GENESIS) == expected
 
@@ -107,6 +111,7 @@ EDITS: list[Any] = [
     pytest.param("usage", lambda r: '{"prompt_tokens":1}', id="usage"),
     pytest.param("timings_ms", lambda r: '{"total":1.0}', id="timings_ms"),
     pytest.param("cost", lambda r: '{"usd":0.0}', id="cost"),
+    pytest.param("quotes", lambda r: "[]" if r.quotes != "[]" else '[{"a":1}]', id="quotes"),
     pytest.param("prev_hash", lambda r: GENESIS, id="prev_hash"),
     pytest.param("hash", lambda r: "f" * 64, id="hash"),
 ]
@@ -126,6 +131,18 @@ def test_editing_any_field_is_detected_at_that_record(
     broken = {t.tenant: t.broken for t in report.tenants}
     assert broken["beta"] is None
     assert broken["acme"] is not None and broken["acme"].seq == 3, broken["acme"]
+
+
+def test_removing_an_answers_quotes_is_detected(engine: Engine, audit_log: AuditLog) -> None:
+    """An empty quote list is hashed as no field at all; emptying one that was not still
+    breaks the record."""
+    _seed(audit_log)
+    assert _row(engine, 2).quotes != "[]"
+    with engine.begin() as conn:
+        where = (RECORDS.c.tenant == "acme") & (RECORDS.c.seq == 2)
+        conn.execute(update(RECORDS).where(where).values(quotes="[]"))
+    broken = {t.tenant: t.broken for t in audit_log.verify().tenants}
+    assert broken["acme"] is not None and broken["acme"].seq == 2, broken["acme"]
 
 
 def test_rewriting_a_record_with_recomputed_hashes_is_detected(

@@ -11,13 +11,18 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import MetaData, Table, create_engine, insert, inspect, select
 from sqlalchemy.engine import Engine
 
+from audit.chain import GENESIS, head_signature, record_hash
+from audit.log import RECORDS, AuditLog
+from audit.records import event_payload
 from rag import migrations
 from rag.db import Base, import_tables, make_engine
 from rag.keys import ApiKeyRow
 from rag.tenants import TenantRow
+from tests.audit.conftest import KEY
+from tests.audit.events import event
 from tests.audit.together import start_together
 
 import_tables()
@@ -73,6 +78,42 @@ def test_a_database_made_by_create_all_is_adopted_with_its_rows(
         assert _diff(engine) == []
         with engine.connect() as conn:
             assert conn.scalars(select(TenantRow.name)).all() == ["acme"]
+    finally:
+        engine.dispose()
+
+
+def test_a_chain_written_before_quotes_existed_verifies_after_the_upgrade(db_url: str) -> None:
+    """Records and a signed head as revision 0002 wrote them (no quotes column); upgraded to
+    head, each has ``quotes`` "[]" and the chain verifies as before."""
+    legacy = create_engine(db_url)
+    with legacy.connect() as conn:
+        command.upgrade(migrations.config(conn), "0002")
+        conn.commit()
+    records = Table("audit_records", MetaData(), autoload_with=legacy)
+    assert "quotes" not in records.c
+    prev = GENESIS
+    with legacy.begin() as conn:
+        for seq in range(1, 4):
+            stored = event_payload(event(seq))
+            del stored["quotes"]
+            stored["timestamp"] = event(seq).timestamp
+            row = {**stored, "seq": seq, "prev_hash": prev}
+            prev = record_hash({**event_payload(event(seq)), "quotes": "[]"}, seq, prev)
+            conn.execute(insert(records), {**row, "hash": prev})
+        heads = Table("audit_heads", MetaData(), autoload_with=legacy)
+        signature = head_signature(KEY, "acme", 3, prev)
+        conn.execute(
+            insert(heads), {"tenant": "acme", "seq": 3, "hash": prev, "signature": signature}
+        )
+    legacy.dispose()
+
+    engine = make_engine(db_url)
+    try:
+        assert _revision(engine) == migrations.head() and _diff(engine) == []
+        report = AuditLog(engine, KEY).verify("acme")
+        assert report.ok and report.tenants[0].records == 3, report
+        with engine.connect() as conn:
+            assert set(conn.scalars(select(RECORDS.c.quotes)).all()) == {"[]"}
     finally:
         engine.dispose()
 

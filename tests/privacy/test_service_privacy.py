@@ -153,5 +153,10 @@ def test_extractive_answers_quote_values_but_only_placeholders_leave(
     mine = [r for r in records if r["request_id"] == body["request_id"]]
     assert len(mine) == 1
     assert "<PHONE_NUMBER_" in mine[0]["answer"], mine[0]["answer"]
+    stored = mine[0]["quotes"]
+    assert [(q["chunk_id"], q["start"], q["end"]) for q in stored] == [
+        (q["chunk_id"], q["start"], q["end"]) for q in body["quotes"]
+    ]
+    assert any("<PHONE_NUMBER_" in q["text"] for q in stored), stored
     for value in _values():
         assert value not in export.text, f"{value!r} is in the audit export"
