@@ -142,10 +142,14 @@ def quote_signals(sel: Selection, safe: Protected, samples: Sequence[str]) -> di
     if not sel.chosen:
         return {}
     best: Candidate = sel.ranked[0]
+    # The fused scores are logits: their softmax over every candidate is the selector's
+    # belief that the answer is among the units it chose.
+    weight = [math.exp(c.score - best.score) for c in sel.ranked]
     out = {
         "coverage": best.features["lexical"],
         "similarity": max(0.0, best.features["dense"]),
         "margin": 1.0 - math.exp(-max(0.0, sel.margin)),
+        "choice": sum(weight[: len(sel.chosen)]) / sum(weight),
         "agreement": ((sel.dense_pick is best) + (sel.lexical_pick is best)) / 2,
         "answer_type": best.features["answer_type"],
     }

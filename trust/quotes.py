@@ -7,6 +7,8 @@ agree with it:
 - ``coverage``: the share of the question's (idf-weighted) words the best unit holds;
 - ``similarity``: the cosine of the best unit and the question;
 - ``margin``: how far ahead of the runner-up it is;
+- ``choice``: the share of the selector's softmax (over every candidate) the chosen units
+  hold — the margin seen against the whole field, not the runner-up alone;
 - ``agreement``: whether the dense-only and the lexical-only pick are the same unit;
 - ``answer_type``: the unit holds the kind of thing asked for (a number for "how many");
 - ``consistency``: the model's k samples, asked the question over the best units, state
@@ -27,7 +29,8 @@ from trust.grounding import UNSUPPORTED_BELOW, sentence_support
 from trust.text import content_tokens, novel_words, sentences, strip_citations
 
 QUOTE_SIGNALS = (
-    "coverage", "similarity", "margin", "agreement", "answer_type", "consistency", "vote",
+    "coverage", "similarity", "margin", "choice", "agreement", "answer_type", "consistency",
+    "vote",
 )  # fmt: skip
 
 

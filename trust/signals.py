@@ -16,6 +16,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "coverage",
     "similarity",
     "margin",
+    "choice",
     "agreement",
     "answer_type",
     "vote",
