@@ -190,6 +190,9 @@ def run(
             top[arm]["answers_per_s"], c1[arm]["answers_per_s"])
         for arm in ("generative", "extractive")
     }  # fmt: skip
+    # The extractive default against the generative pipeline it replaced, at the same load.
+    result["scaling"][f"extractive/generative_answers_per_s_c{levels[-1]}"] = ratio(
+        top["extractive"]["answers_per_s"], top["generative"]["answers_per_s"])  # fmt: skip
     result["conditions"]["loadavg_1_5_15_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
