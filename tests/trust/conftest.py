@@ -1,5 +1,5 @@
-"""Fixtures for trust's tests: the real (tiny) embedding model, once per session, and a
-scripted LLM that records its calls."""
+"""Fixtures for trust's tests: the embedder the service uses, once per session, and a scripted
+LLM that records its calls."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ import pytest
 
 from rag.errors import LLMUnavailable
 from rag.llm_client import Completion, Message, SampleCap
-from retrieval.embeddings import SentenceTransformerEmbedder
+from rag.runtime import build_embedder
+from rag.settings import Settings
+from retrieval.embeddings import Embedder
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
+def embedder() -> Embedder:
+    """The service's embedder, built from settings as the service builds it (the int8 ONNX
+    export by default): consistency's cosines, and the calibration fitted on them, come from
+    this model, not from the fp32 sentence-transformers one."""
+    return build_embedder(Settings())
 
 
 def completion(text: str, logprobs: list[float] | None = None, **kw: Any) -> Completion:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rag.prompts import Source, answer_messages
-from retrieval.embeddings import SentenceTransformerEmbedder
+from retrieval.embeddings import Embedder
 from tests.trust.conftest import ScriptedLLM, completion
 from trust.calibration import Calibration, LogisticModel, subset_key
 from trust.presets import PRESETS
@@ -26,7 +26,7 @@ def llm() -> ScriptedLLM:
 
 
 @pytest.fixture
-def scorer(llm: ScriptedLLM, embedder: SentenceTransformerEmbedder) -> TrustScorer:
+def scorer(llm: ScriptedLLM, embedder: Embedder) -> TrustScorer:
     return TrustScorer(llm, embedder, calibration=CAL, samples=5)
 
 
@@ -101,7 +101,7 @@ async def test_flagged_below_threshold_with_unsupported_sentences_named(
 
 
 async def test_a_failing_llm_leaves_its_signals_out_but_still_scores(
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> None:
     scorer = TrustScorer(ScriptedLLM(fail=True), embedder, calibration=CAL)
     res = await scorer.score(Q, "Delhi", SOURCES, preset="thorough")
@@ -110,7 +110,7 @@ async def test_a_failing_llm_leaves_its_signals_out_but_still_scores(
 
 
 async def test_signals_the_calibration_dropped_cost_no_llm_call(
-    llm: ScriptedLLM, embedder: SentenceTransformerEmbedder
+    llm: ScriptedLLM, embedder: Embedder
 ) -> None:
     """The fit gave reflection no weight in the thorough model: it is not asked for."""
     thorough = subset_key(PRESETS["thorough"].signals)

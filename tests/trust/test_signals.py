@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from retrieval.embeddings import SentenceTransformerEmbedder
+from retrieval.embeddings import Embedder
 from trust.confidence import context_lift, token_confidence
 from trust.consistency import consistency
 from trust.reflection import p_yes
@@ -53,7 +53,7 @@ def test_p_yes_reads_the_grade_tokens(top: dict[str, float], expected: float | N
 
 
 def test_samples_that_say_the_same_thing_in_other_words_agree(
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> None:
     same = consistency("Delhi", ["The head office is in Delhi [1].", "It is in New Delhi."], Q,
                        embedder)  # fmt: skip
@@ -65,7 +65,7 @@ def test_samples_that_say_the_same_thing_in_other_words_agree(
 
 
 def test_restating_the_question_does_not_make_a_wrong_answer_agree(
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
 ) -> None:
     """A long hallucinated answer shares the question's words with every sample; only what it
     adds is compared, so it agrees less than the bare right answer."""
@@ -76,7 +76,7 @@ def test_restating_the_question_does_not_make_a_wrong_answer_agree(
     assert right is not None and wrong is not None and right > wrong
 
 
-def test_no_samples_no_consistency(embedder: SentenceTransformerEmbedder) -> None:
+def test_no_samples_no_consistency(embedder: Embedder) -> None:
     assert consistency("Delhi", ["", " "], Q, embedder).score is None
 
 
