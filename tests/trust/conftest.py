@@ -62,8 +62,9 @@ class ScriptedLLM:
 
     async def continuation_logprobs(self, messages: list[Message], continuation: str, *,
                                     cache_salt: str | None = None) -> list[float]:  # fmt: skip
-        has_sources = "[1]" in messages[-1]["content"]
-        self.calls.append(("forced", {"with_sources": has_sources}))
+        # A numbered source block starts a line; the closing "cite them like [1]." does not.
+        has_sources = "\n[1] " in messages[-1]["content"]
+        self.calls.append(("forced", {"with_sources": has_sources, "continuation": continuation}))
         if self.fail:
             raise LLMUnavailable("scripted failure")
         return self.forced if has_sources else self.bare

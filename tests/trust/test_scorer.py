@@ -10,6 +10,7 @@ from rag.prompts import Source, answer_messages
 from retrieval.embeddings import Embedder
 from tests.trust.conftest import ScriptedLLM, completion
 from trust.calibration import Calibration, LogisticModel, subset_key
+from trust.confidence import context_lift
 from trust.presets import PRESETS
 from trust.scorer import LIFT_HEAD_CHARS, TrustScorer, lift_head
 
@@ -129,6 +130,15 @@ async def test_the_lift_reads_a_long_answers_head_only(
     head, cut = lift_head(long)
     assert cut and long.startswith(head) and len(head) <= LIFT_HEAD_CHARS
     assert lift_head("Delhi.") == ("Delhi.", False)
+    # The context backs the answer's opening tokens and not its last ones.
+    answer_lps = [-0.1] * 10 + [-5.0] * 190
     res = await scorer.score(Q, long, SOURCES, preset="balanced", samples=[],
-                             answer_logprobs=[-0.1] * 200)  # fmt: skip
-    assert res.signals["context_lift"] is not None
+                             answer_logprobs=answer_lps)  # fmt: skip
+    # One prefill, without the sources, of the head alone (the answer's logprobs were given).
+    assert [c[1] for c in llm.calls if c[0] == "forced"] == [
+        {"with_sources": False, "continuation": head}
+    ]
+    # Its two bare logprobs are read against the answer's first two, not its last two.
+    expected = context_lift(answer_lps, llm.bare, head=True)
+    assert expected is not None and expected > 0.85
+    assert res.signals["context_lift"] == pytest.approx(expected, abs=1e-4)  # rounded to 4
