@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RAGTRUST := $(BIN)/ragtrust
 PIP_QUIET ?= --quiet --progress-bar on
 
-.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-answer clean postgres
+.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-answer docs clean postgres
 
 setup: $(VENV)/.installed $(LLM_VENV)/.installed
 
@@ -74,6 +74,11 @@ bench-answer: model
 	@$(RAGTRUST) bench answer
 
 bench: bench-model bench-retrieval bench-answer
+
+# The README's configuration table and the docs' tables, rebuilt from rag/settings.py and
+# bench/results/*.json (tests/test_docs.py fails when they are stale).
+docs: $(VENV)/.installed
+	@$(BIN)/python -m bench.docs_tables
 
 clean:
 	rm -rf $(VENV) $(LLM_VENV) data/models data/indexes data/logs data/*.db*
