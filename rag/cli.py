@@ -4,6 +4,7 @@ questions, the API server and benchmarks."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -186,20 +187,27 @@ def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     log_format: Annotated[
-        Literal["json", "text"], typer.Option(help="json: one JSON object per log line.")
-    ] = "json",
+        Literal["auto", "text", "json"] | None,
+        typer.Option(
+            help="auto: text on a terminal, JSON lines otherwise. Default: RAGTRUST_LOG_FORMAT."
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (starts the embedded vLLM server unless RAGTRUST_LLM_BASE_URL is set)."""
     import uvicorn
 
     from rag.observability import logging_config
 
+    # Through the environment, so that the service's settings (its banner's URL) agree.
+    given = {"RAGTRUST_HOST": host, "RAGTRUST_PORT": port}
+    os.environ.update({k: str(v) for k, v in given.items() if v is not None})
+    get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
         "service:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=logging_config("INFO", json_logs=log_format == "json"),
+        host=settings.host,
+        port=settings.port,
+        log_config=logging_config("INFO", log_format or settings.log_format),
         access_log=False,  # ragtrust.access replaces it (no raw paths or query strings)
         log_level="info",
     )

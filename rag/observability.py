@@ -1,5 +1,5 @@
-"""Operations: Prometheus metrics, one access-log record per request, and JSON logs that
-carry the request id.
+"""Operations: Prometheus metrics, one access-log record per request, and logs that carry
+the request id: one-line text on a terminal, JSON lines otherwise (files, pipes, collectors).
 
 Labels are chosen so that no client can create new time series: routes are the matched
 route *template* (unmatched paths share one label), unknown methods collapse to ``OTHER``,
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import sys
 import time
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
-from typing import Any
+from typing import IO, Any, Literal
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -39,6 +40,16 @@ STAGES = ("retrieval", "privacy", "generation", "trust")
 # An answer on CPU takes seconds; a health check, milliseconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 TRUST_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+LogFormat = Literal["auto", "text", "json"]
+# Libraries whose INFO lines are chatter, not events: kept at WARNING unless DEBUG is asked for.
+QUIET_LOGGERS = (
+    "httpx",  # a line per HTTP call
+    "httpx2",  # the same from httpx2, which the openai client uses: a line per LLM call
+    "faiss.loader",  # import chatter
+    "presidio-analyzer",  # a line per recognizer loaded, and per analyzed text
+    "alembic.runtime.plugins",  # a line per plugin at each start (migrations still log)
+)
 
 access_log = logging.getLogger("ragtrust.access")
 _request_state: ContextVar[Mapping[str, Any] | None] = ContextVar("ragtrust_request", default=None)
@@ -244,7 +255,8 @@ class RequestContextFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """For humans at a terminal: one line, the request id at the end when there is one."""
+    """For humans at a terminal: one line, the request's fields at the end when there are
+    any (``[req_1 tenant=acme key_id=k1]``)."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -252,11 +264,28 @@ class TextFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         line = super().formatMessage(record)
         rid = getattr(record, "request_id", None)
-        return f"{line} [{rid}]" if rid else line
+        fields = [rid] if rid else []
+        fields += [f"{k}={v}" for k in ("tenant", "key_id") if (v := getattr(record, k, None))]
+        return f"{line} [{' '.join(fields)}]" if fields else line
 
 
-def make_formatter(json_logs: bool = True) -> logging.Formatter:
-    if not json_logs:
+def wants_json(log_format: LogFormat, stream: IO[str]) -> bool:
+    """``auto`` means text only where a person reads the stream as it is written; a file, a
+    pipe or a container's log collector gets JSON, which is what log shippers parse."""
+    if log_format != "auto":
+        return log_format == "json"
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):  # no stream (None), or a closed one
+        return True
+
+
+def make_formatter(
+    log_format: LogFormat = "auto", stream: IO[str] | None = None
+) -> logging.Formatter:
+    """The formatter for ``stream`` (the handler's, stderr unless given). Decided when
+    logging is configured, so the dictConfig schema keeps a name, not a stream object."""
+    if not wants_json(log_format, sys.stderr if stream is None else stream):
         return TextFormatter()
     return JsonFormatter(
         "%(levelname)s %(name)s %(message)s",
@@ -267,17 +296,19 @@ def make_formatter(json_logs: bool = True) -> logging.Formatter:
     )
 
 
-def logging_config(level: str = "INFO", json_logs: bool = True) -> dict[str, Any]:
+def logging_config(level: str = "INFO", log_format: LogFormat = "auto") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` schema: one stderr handler on the root logger that
     every logger (uvicorn's included) propagates to. Pass it to ``uvicorn.run(log_config=...,
     access_log=False)`` so each worker process applies it; ``ragtrust.access`` replaces
     uvicorn's access log, which would log raw paths with their query strings."""
+    # Raised to WARNING at INFO; at DEBUG they follow the level asked for, as above WARNING.
+    quiet = "WARNING" if logging.DEBUG < logging.getLevelName(level) < logging.WARNING else level
     return {
         "version": 1,
         "disable_existing_loggers": False,  # loggers created at import time keep working
         # Dotted names, not objects, so the dict can also be dumped to a --log-config file.
         "filters": {"request": {"()": f"{__name__}.RequestContextFilter"}},
-        "formatters": {"default": {"()": f"{__name__}.make_formatter", "json_logs": json_logs}},
+        "formatters": {"default": {"()": f"{__name__}.make_formatter", "log_format": log_format}},
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
@@ -291,11 +322,10 @@ def logging_config(level: str = "INFO", json_logs: bool = True) -> dict[str, Any
             "uvicorn": {"level": level, "handlers": [], "propagate": True},
             "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False},
-            "httpx": {"level": "WARNING"},  # a line per LLM call
-            "faiss.loader": {"level": "WARNING"},  # import chatter
+            **{name: {"level": quiet} for name in QUIET_LOGGERS},
         },
     }
 
 
-def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
-    logging.config.dictConfig(logging_config(level, json_logs))
+def configure_logging(level: str = "INFO", log_format: LogFormat = "auto") -> None:
+    logging.config.dictConfig(logging_config(level, log_format))

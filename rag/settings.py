@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         "600/minute",
         description="Requests per API key (`limits` syntax, e.g. 10/second); empty = none.",
     )
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto",
+        description="auto: one-line text when stderr is a terminal, JSON lines otherwise "
+        "(files, pipes, log collectors).",
+    )
 
     # Privacy (issue 5): defaults for every tenant; `ragtrust privacy policy set` overrides
     # them per tenant.

@@ -3,8 +3,11 @@ built from the demo corpus by the real CLI."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from rag.observability import QUIET_LOGGERS
 from tests.conftest import Service
 
 pytestmark = pytest.mark.integration
@@ -144,6 +147,19 @@ def test_unknown_route_is_a_json_404(service: Service) -> None:
         resp = c.get("/v1/nothing")
     assert resp.status_code == 404
     assert _error(resp)["code"] == "not_found"
+
+
+def test_the_log_off_a_terminal_is_json_with_the_banner(service: Service) -> None:
+    """The service's stderr is a file here: JSON lines (what collectors parse), the banner
+    with the curl to paste, and none of the libraries' per-recognizer or per-call lines."""
+    with service.client() as c:
+        resp = c.post("/v1/answer", json={"question": "What is the hotel cap in London?"})
+    assert resp.status_code == 200
+    records = [json.loads(line) for line in service.log().splitlines()]
+    ready = [r["message"] for r in records if r["message"].startswith("ragtrust is ready on")]
+    assert ready and f"curl -s {service.url}/v1/answer" in ready[-1]
+    assert "ragtrust keys create --tenant demo" in ready[-1]
+    assert not {r["logger"] for r in records} & {*QUIET_LOGGERS, "presidio-analyzer"}
 
 
 def test_health_and_readiness(service: Service) -> None:

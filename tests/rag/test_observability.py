@@ -1,12 +1,17 @@
-"""Metrics labels, the access log and JSON logs, through a tiny in-process FastAPI app wrapped
-in the service's own middleware (the real service's /metrics is tested elsewhere)."""
+"""Metrics labels, the access log and the log formats, through a tiny in-process FastAPI app
+wrapped in the service's own middleware (the real service's /metrics and log are tested
+elsewhere)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import os
+import pty
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,10 +25,14 @@ from fastapi.responses import StreamingResponse
 from rag.keys import Principal
 from rag.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from rag.observability import (
+    QUIET_LOGGERS,
     UNMATCHED,
+    LogFormat,
     Metrics,
     ObservabilityMiddleware,
     RequestContextFilter,
+    TextFormatter,
+    logging_config,
     make_formatter,
     method_label,
     request_context,
@@ -88,7 +97,7 @@ def logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     configure_logging installs, on a buffer)."""
     buffer, root = io.StringIO(), logging.getLogger()
     handler = logging.StreamHandler(buffer)
-    handler.setFormatter(make_formatter(json_logs=True))
+    handler.setFormatter(make_formatter("json"))
     handler.addFilter(RequestContextFilter())
     level = root.level
     root.setLevel(logging.INFO)  # setLevel, not assignment: loggers cache isEnabledFor
@@ -161,11 +170,83 @@ def test_request_context_adds_the_key_once_authenticated() -> None:
     assert request_context(state) == {"request_id": "req_1", "tenant": "acme", "key_id": "k1"}
 
 
-def test_text_logs_end_with_the_request_id() -> None:
-    record = logging.LogRecord("ragtrust", logging.INFO, __file__, 1, "answered", None, None)
-    assert not make_formatter(json_logs=False).format(record).endswith("]")
-    record.request_id = "req_1"
-    assert make_formatter(json_logs=False).format(record).endswith("ragtrust: answered [req_1]")
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr does under `make run` in a shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Closed(io.StringIO):
+    def isatty(self) -> bool:
+        raise ValueError("I/O operation on closed file")
+
+
+def record(**fields: str) -> logging.LogRecord:
+    made = logging.LogRecord("ragtrust", logging.INFO, __file__, 1, "answered", None, None)
+    made.__dict__.update(fields)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("log_format", "stream", "text"),
+    [
+        pytest.param("auto", Terminal(), True, id="auto-terminal"),
+        pytest.param("auto", io.StringIO(), False, id="auto-pipe"),
+        pytest.param("auto", Closed(), False, id="auto-closed"),
+        pytest.param("text", io.StringIO(), True, id="text-on-a-pipe"),
+        pytest.param("json", Terminal(), False, id="json-on-a-terminal"),
+    ],
+)
+def test_text_on_a_terminal_json_elsewhere(
+    log_format: LogFormat, stream: io.StringIO, text: bool
+) -> None:
+    formatter = make_formatter(log_format, stream)
+    assert isinstance(formatter, TextFormatter) is text
+    line = formatter.format(record(request_id="req_1"))
+    assert line.startswith("{") is not text
+
+
+def test_json_off_a_terminal_is_the_json_format() -> None:
+    """auto changes nothing for files and pipes: log shippers parse these lines."""
+    one = record(request_id="req_1", tenant="acme")
+    assert make_formatter("auto", io.StringIO()).format(one) == make_formatter("json").format(one)
+    assert list(json.loads(make_formatter("json").format(one))) == [
+        "level", "logger", "message", "request_id", "tenant", "timestamp"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "ending"),
+    [
+        pytest.param({}, "INFO    ragtrust: answered", id="outside-a-request"),
+        pytest.param({"request_id": "req_1"}, "ragtrust: answered [req_1]", id="request-id"),
+        pytest.param(
+            {"request_id": "req_1", "tenant": "acme", "key_id": "k1"},
+            "ragtrust: answered [req_1 tenant=acme key_id=k1]",
+            id="authenticated",
+        ),
+    ],
+)
+def test_text_logs_end_with_the_request_fields(fields: dict[str, str], ending: str) -> None:
+    line = make_formatter("text").format(record(**fields))
+    assert line.endswith(ending) and "\n" not in line
+
+
+@pytest.mark.parametrize(
+    ("level", "quiet"),
+    [
+        pytest.param("INFO", "WARNING", id="info"),
+        pytest.param("DEBUG", "DEBUG", id="debug-asked-for"),
+        pytest.param("ERROR", "ERROR", id="error"),
+    ],
+)
+def test_library_chatter_is_quiet_unless_debugging(level: str, quiet: str) -> None:
+    loggers = logging_config(level)["loggers"]
+    assert "presidio-analyzer" in QUIET_LOGGERS
+    assert {name: loggers[name]["level"] for name in QUIET_LOGGERS} == dict.fromkeys(
+        QUIET_LOGGERS, quiet
+    )
 
 
 def test_answer_metrics_have_no_tenant_label_when_off(metrics: Metrics) -> None:
@@ -294,20 +375,47 @@ async def test_log_lines_inside_a_request_carry_its_context(
     assert "request_id" not in [r for r in logs() if r["message"] == "after the request"][0]
 
 
+# What `ragtrust serve` does: uvicorn applies logging_config() itself, then logs.
+SERVE_LOGGING = (
+    "import logging, uvicorn\n"
+    "from rag.observability import logging_config\n"
+    "uvicorn.Config('service:app', log_config=logging_config(), access_log=False)\n"
+    "logging.getLogger('uvicorn.error').info('Started server process')\n"
+    "logging.getLogger('uvicorn.access').info('GET /raw?q=secret')\n"
+    "logging.getLogger('httpx').info('HTTP Request: POST http://llm')\n"
+    "logging.getLogger('httpx2').info('HTTP Request: POST http://llm')\n"
+    "logging.getLogger('presidio-analyzer').info('Loaded recognizer: UsSsnRecognizer')\n"
+)
+
+
 def test_uvicorn_logs_through_the_json_handler() -> None:
-    """What `ragtrust serve` does: uvicorn applies logging_config() itself."""
-    code = (
-        "import logging, uvicorn\n"
-        "from rag.observability import logging_config\n"
-        "uvicorn.Config('service:app', log_config=logging_config(), access_log=False)\n"
-        "logging.getLogger('uvicorn.error').info('Started server process')\n"
-        "logging.getLogger('uvicorn.access').info('GET /raw?q=secret')\n"
-        "logging.getLogger('httpx').info('HTTP Request: POST http://llm')\n"
+    """Off a terminal (here a pipe): JSON lines, and none from the quiet libraries."""
+    run = subprocess.run(
+        [sys.executable, "-c", SERVE_LOGGING], cwd=ROOT, capture_output=True, text=True
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in run.stderr.splitlines()]
     assert [(r["logger"], r["level"], r["message"]) for r in lines] == [
         ("uvicorn.error", "INFO", "Started server process")
     ]
     assert "timestamp" in lines[0] and "color_message" not in lines[0]
+
+
+def test_uvicorn_logs_text_on_a_terminal() -> None:
+    """stderr on a real pseudo-terminal, as in a shell running `make run`."""
+    controller, terminal = pty.openpty()
+    try:
+        run = subprocess.run([sys.executable, "-c", SERVE_LOGGING], cwd=ROOT, stderr=terminal)
+        os.close(terminal)
+        written = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal side is closed and drained
+            while chunk := os.read(controller, 4096):
+                written += chunk
+    finally:
+        os.close(controller)
+    assert run.returncode == 0, written
+    lines = written.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d [\d:,]+ INFO    uvicorn.error: Started server process", lines[0]
+    )
