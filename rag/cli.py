@@ -7,12 +7,15 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 import typer
+from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
 from rag.cli_audit import audit_app
 from rag.cli_console import console, fail, out
@@ -169,16 +172,33 @@ def ask(
         return
     if resp.status_code != 200:
         raise fail(body.get("error", {}).get("message", resp.text))
-    out.print(body["answer"], markup=False)
+    print_answer(out, body)
+
+
+def print_answer(to: Console, body: Mapping[str, Any]) -> None:
+    """An answer as a person reads it: the text, then whether to believe it (the score, the
+    verdict, and each sentence no source supports), then the sources; cited ones starred."""
+    to.print(body["answer"], markup=False, highlight=False)
     trust = body.get("trust") or {}
-    if trust.get("score") is not None:
-        verdict = "FLAGGED" if trust["flagged"] else "ok"
-        out.print(f" trust {trust['score']:.2f} ({verdict}; threshold {trust['threshold']}, "
-                  f"{trust['preset']}, {body['answer_mode']})", markup=False)  # fmt: skip
+    if trust.get("score") is None:
+        why = f"preset {trust['preset']}" if trust else "no answer"
+        to.print(Text(f" trust not scored ({why})", "dim"))
+    else:
+        verdict = ("FLAGGED", "bold red") if trust["flagged"] else ("ok", "green")
+        how = f" (threshold {trust['threshold']}, {trust['preset']}, {body['answer_mode']})"
+        to.print(Text.assemble(f" trust {trust['score']:.2f} ", verdict, how))
+    for s in trust.get("unsupported") or []:
+        to.print(
+            Text.assemble(
+                ' unsupported: "', (s["text"], "yellow"), f'" (support {s["support"]:.2f})'
+            )
+        )
     for c in body["citations"]:
         mark = "*" if c["cited"] else " "
-        out.print(
-            f" {mark}[{c['source']}] {c['document_id']} ({c['chunk_id']}, score {c['score']:.3f})"
+        to.print(
+            f" {mark}[{c['source']}] {c['document_id']} ({c['chunk_id']}, score {c['score']:.3f})",
+            markup=False,
+            highlight=False,
         )
 
 
