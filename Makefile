@@ -40,13 +40,15 @@ demo: model
 run: demo
 	@$(RAGTRUST) serve
 
-# Every gate in one command: lint, types, then the suite against the real stack.
+# Every gate in one command: lint, types, the import contracts (pyproject.toml), then the
+# suite against the real stack.
 # The audit tests run on SQLite and on PostgreSQL (a throwaway cluster they start and remove);
 # RAGTRUST_TEST_POSTGRES=required makes a missing PostgreSQL a failure, not a skip.
 test: demo postgres
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports
 	@RAGTRUST_TEST_POSTGRES=required $(BIN)/pytest
 
 # PostgreSQL's server binaries from the Debian packages, installed once when missing.
@@ -75,7 +77,7 @@ bench-answer: model
 
 bench: bench-model bench-retrieval bench-answer
 
-# The README's configuration table and the docs' tables, rebuilt from rag/settings.py and
+# The README's configuration table and the docs' tables, rebuilt from rag/core/settings.py and
 # bench/results/*.json (tests/test_docs.py fails when they are stale).
 docs: $(VENV)/.installed
 	@$(BIN)/python -m bench.docs_tables

@@ -20,14 +20,20 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from audit.log import AuditLog
-from rag import audit_routes, chat, http_errors
-from rag.auth import Answerer, Reader, RecordDep, Writer, bearer, record_failure
-from rag.chat import ChatCompletion, ChatCompletionRequest
-from rag.deps import AppState, DocumentsDep, PipelineDep, StateDep
+from rag.api import audit_routes, chat
+from rag.api import errors as http_errors
+from rag.api.auth import Answerer, Reader, RecordDep, Writer, bearer, record_failure
+from rag.api.chat import ChatCompletion, ChatCompletionRequest
+from rag.api.deps import AppState, DocumentsDep, PipelineDep, StateDep
+from rag.api.middleware import limits
+from rag.api.observability import Metrics, ObservabilityMiddleware
+from rag.api.ratelimit import KeyRateLimiter
+from rag.api.readiness import Readiness
+from rag.api.recorder import Recorder
+from rag.api.streaming import answer_events
+from rag.core.errors import Unauthorized
+from rag.core.settings import get_settings
 from rag.documents import DocumentManager, Upload
-from rag.errors import Unauthorized
-from rag.middleware import limits
-from rag.observability import Metrics, ObservabilityMiddleware
 from rag.pipeline import AnswerPipeline
 from rag.protocol import (
     ERROR_RESPONSES,
@@ -42,12 +48,8 @@ from rag.protocol import (
     ScoreRequest,
     ScoreResponse,
 )
-from rag.ratelimit import KeyRateLimiter
-from rag.readiness import Readiness
-from rag.recorder import Recorder
-from rag.runtime import build_engine, build_keys, build_retriever, build_tenants, llm_client
-from rag.settings import get_settings
-from rag.streaming import answer_events
+from rag.runtime import build_engine, build_keys, build_tenants, llm_client
+from retrieval.build import build_retriever
 
 log = logging.getLogger("ragtrust")
 

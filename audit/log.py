@@ -44,8 +44,8 @@ from audit.records import (
     from_row,
     iso,
 )
-from rag.errors import DatabaseUnavailable, InvalidRequest
-from rag.settings import Settings
+from rag.core.errors import DatabaseUnavailable, InvalidRequest
+from rag.core.settings import Settings
 
 RECORDS = cast(Table, AuditRow.__table__)
 HEADS = cast(Table, AuditHeadRow.__table__)

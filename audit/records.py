@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rag.db import Base
+from rag.core.db import Base
 
 # SQLite only auto-numbers INTEGER, PostgreSQL needs BIGINT for a long-lived log.
 Seq = BigInteger().with_variant(Integer(), "sqlite")

@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 KEY_FILE = "audit-signing.key"
 

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.llm_client import Message, OpenAICompatibleClient
-from rag.prompts import ANSWER_SYSTEM, NO_ANSWER, Source, answer_messages
-from rag.settings import ROOT, get_settings
+from rag.core.settings import ROOT, get_settings
+from rag.llm.client import Message, OpenAICompatibleClient
+from rag.llm.prompts import ANSWER_SYSTEM, NO_ANSWER, Source, answer_messages
 from rag.squad import f1_score, normalize
 from trust.text import strip_citations
 

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))  # the test helpers (events, throwaway PostgreSQL)
 
 from audit.chain import GENESIS, head_signature, record_hash  # noqa: E402
 from audit.log import HEADS, RECORDS, AuditLog  # noqa: E402
-from audit.records import event_payload, row_values  # noqa: E402
+from audit.records import ExportFormat, event_payload, row_values  # noqa: E402
 from rag.db import make_engine  # noqa: E402
 from tests.audit import pgcluster  # noqa: E402
 from tests.audit.events import event  # noqa: E402
@@ -47,7 +48,7 @@ def _progress(console: Console) -> Progress:
     )  # fmt: skip
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[q - 1] if q < 100 else max(values)
     )
@@ -99,6 +100,10 @@ def timed(work: Callable[[], int]) -> tuple[int, float]:
     return count, time.perf_counter() - t
 
 
+def _export_lines(log: AuditLog, tenant: str, fmt: ExportFormat) -> int:
+    return drain(log.export(tenant, fmt=fmt))
+
+
 def drain(lines: Iterator[str]) -> int:
     return sum(1 for _ in lines)
 
@@ -109,7 +114,7 @@ def bench_read(log: AuditLog, engine: Engine, n: int, progress: Progress, label:
     result: dict[str, Any] = {"records": n}
     for fmt in ("jsonl", "csv"):
         with progress.console.status(f"{label}: export {fmt} ..."):
-            lines, seconds = timed(lambda fmt=fmt: drain(log.export(tenant, fmt=fmt)))
+            lines, seconds = timed(partial(_export_lines, log, tenant, fmt))
         assert lines == n + (fmt == "csv")
         result[f"export_{fmt}_records_per_s"] = round(n / seconds)
     with progress.console.status(f"{label}: verify ..."):

@@ -3,7 +3,7 @@
 A number typed by hand into a doc goes stale the day its benchmark is rerun; a default typed
 into the README goes stale the day `Settings` changes. So each such table sits between
 ``<!-- table: NAME -->`` and ``<!-- /table -->`` and is regenerated from
-``bench/results/*.json`` or from ``rag.settings.Settings``; the prose around it stays
+``bench/results/*.json`` or from ``rag.core.settings.Settings``; the prose around it stays
 hand-written. ``tests/test_docs.py`` fails when a generated table is out of date.
 
 Run: .venv/bin/python -m bench.docs_tables [--check]   (or `make docs`)
@@ -24,14 +24,14 @@ from typing import Any
 from pydantic import SecretStr
 from pydantic_core import PydanticUndefined
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BLOCK = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 DASH = "—"
 
-# For the Settings fields that have no Field description yet. A description in rag/settings.py
+# For the Settings fields that have no Field description yet. A description in rag/core/settings.py
 # wins, and tests/test_docs.py then names the entry here to delete.
 FALLBACK_DESCRIPTIONS = {
     "llm_startup_timeout_s": "Seconds the embedded vLLM server may take to become ready.",

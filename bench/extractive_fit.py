@@ -23,9 +23,9 @@ import numpy as np
 from rich.console import Console
 from rich.progress import track
 
+from rag.core.settings import ROOT
 from rag.extractive import FEATURES, WEIGHTS, candidates
 from rag.qa_eval import qa_index
-from rag.settings import ROOT
 from rag.squad import contains, load_squad
 
 ABLATIONS: dict[str, tuple[str, ...]] = {

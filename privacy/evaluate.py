@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from privacy.analyzer import Detection, PiiAnalyzer
-from privacy.entities import DEFAULT_ENTITIES
+from rag.core.entities import DEFAULT_ENTITIES
 
 Split = Literal["all", "dev", "holdout"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from privacy.analyzer import Detection, PiiAnalyzer
-from privacy.entities import DEFAULT_ENTITIES, SUPPORTED_ENTITIES, Action
 from privacy.vault import Vault
+from rag.core.entities import DEFAULT_ENTITIES, SUPPORTED_ENTITIES, Action
 
 
 class PiiBlockedError(Exception):

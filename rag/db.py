@@ -7,18 +7,8 @@ brings any database to the newest schema through the Alembic migrations in ``rag
 
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
-
-# Modules whose rows live on Base; imported before the schema is created.
-TABLE_MODULES = ("rag.tenants", "rag.keys", "audit.records")
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 def make_engine(url: str) -> Engine:
@@ -34,14 +24,9 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def import_tables() -> None:
-    for module in TABLE_MODULES:
-        importlib.import_module(module)
-
-
 def create_schema(engine: Engine) -> None:
     """Migrate the database to the newest schema (one query when it is already there)."""
     from rag import migrations
 
-    import_tables()
+    migrations.import_tables()
     migrations.upgrade(engine)

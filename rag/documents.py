@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from rag.errors import NotFound, RagtrustError
+from rag.core.errors import NotFound, RagtrustError
+from rag.core.settings import Settings
 from rag.protocol import (
     DeletedDocument,
     DocumentIn,
@@ -19,7 +20,6 @@ from rag.protocol import (
     DocumentResult,
     DocumentsResponse,
 )
-from rag.settings import Settings
 from rag.tenants import TenantRegistry
 from retrieval.loaders import load_bytes
 from retrieval.retriever import Retriever

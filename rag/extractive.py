@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.core.embedder import Embedder
 from rag.units import Unit, units
-from retrieval.embeddings import Embedder
 from trust.text import STOPWORDS, stem
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.,][0-9]+)*")

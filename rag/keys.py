@@ -19,8 +19,8 @@ from sqlalchemy import DateTime, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from rag.db import Base
-from rag.errors import InvalidRequest, NotFound
+from rag.core.db import Base
+from rag.core.errors import InvalidRequest, NotFound
 from rag.tenants import SqlTenantRegistry
 
 Role = Literal["user", "admin", "auditor"]

@@ -22,10 +22,11 @@ from privacy.policy import PiiBlockedError, PolicyOverrides, PrivacyGuard, Priva
 from privacy.stream import StreamRestorer
 from privacy.vault import Vault
 from rag.citations import cited_indices
+from rag.core.errors import InvalidRequest, PiiBlocked
+from rag.core.settings import Settings
 from rag.cost import Prices, Spend, price
-from rag.errors import InvalidRequest, PiiBlocked
-from rag.llm_client import Completion, LLMClient, Message, SampleCap
-from rag.prompts import NO_ANSWER, Source, answer_messages
+from rag.llm.client import Completion, LLMClient, Message, SampleCap
+from rag.llm.prompts import NO_ANSWER, Source, answer_messages
 from rag.protocol import (
     AnswerMode,
     AnswerRequest,
@@ -39,7 +40,6 @@ from rag.protocol import (
     Usage,
 )
 from rag.quoting import Chosen, QuoteAnswerer, generative_quotes
-from rag.settings import Settings
 from rag.tenants import TenantRegistry, TenantSettings
 from retrieval.retriever import Retriever
 from retrieval.types import Filters, Hit

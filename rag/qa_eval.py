@@ -24,10 +24,10 @@ from typing import Any
 
 from rich.console import Console
 
-from rag.errors import RagtrustError
+from rag.core.errors import RagtrustError
+from rag.core.settings import Settings, get_settings
 from rag.pipeline import AnswerPipeline
 from rag.protocol import AnswerMode, AnswerRequest, AnswerResponse
-from rag.settings import Settings, get_settings
 from rag.squad import contains, f1_score
 from rag.tenants import SqlTenantRegistry
 from retrieval.beir import TENANT, index_corpus

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from functools import partial
 
 from privacy.policy import Protected
-from rag.errors import ContextTooLong, LLMError
+from rag.core.embedder import Embedder
+from rag.core.errors import ContextTooLong, LLMError
+from rag.core.settings import Settings
 from rag.extractive import Candidate, Selection, UnitCache, select
-from rag.llm_client import Completion, LLMClient, SamplingLLMClient
-from rag.prompts import quote_messages
+from rag.llm.client import Completion, LLMClient, SamplingLLMClient
+from rag.llm.prompts import quote_messages
 from rag.protocol import Quote
-from rag.settings import Settings
 from rag.units import units
-from retrieval.embeddings import Embedder
 from retrieval.types import Hit
 from trust import calibration as calibration_mod
 from trust.calibration import Calibration

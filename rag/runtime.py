@@ -12,16 +12,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.engine import Engine
 
-from rag import llm_server
+from rag.core.settings import Settings
 from rag.db import make_engine
 from rag.keys import KeyStore
-from rag.llm_client import LLMClient, OpenAICompatibleClient
-from rag.settings import Settings
+from rag.llm import server as llm_server
+from rag.llm.client import LLMClient, OpenAICompatibleClient
 from rag.tenants import SqlTenantRegistry
-from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
-from retrieval.onnx_embedder import OnnxEmbedder, export_int8
-from retrieval.retriever import HybridParams, Retriever
-from retrieval.store import IndexStore
 
 log = logging.getLogger("ragtrust")
 
@@ -37,25 +33,6 @@ def build_tenants(settings: Settings, engine: Engine | None = None) -> SqlTenant
 
 def build_keys(settings: Settings, engine: Engine | None = None) -> KeyStore:
     return KeyStore(engine or build_engine(settings))
-
-
-def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedding_backend == "torch" or settings.embedding_model:
-        return SentenceTransformerEmbedder(settings.embedding_model or None)
-    return OnnxEmbedder(export_int8(settings.embedder_path))
-
-
-def build_retriever(settings: Settings) -> Retriever:
-    embedder = build_embedder(settings)
-    store = IndexStore(settings.indexes_dir, embedder.dim)
-    params = HybridParams(candidates=settings.retrieval_candidates)
-    return Retriever(
-        embedder,
-        store,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        params=params,
-    )
 
 
 @asynccontextmanager

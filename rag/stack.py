@@ -18,11 +18,11 @@ from pathlib import Path
 
 import httpx
 
-from rag import llm_server
+from rag.core.settings import ROOT, Settings
 from rag.db import make_engine
 from rag.keys import KeyStore
+from rag.llm import server as llm_server
 from rag.runtime import build_tenants
-from rag.settings import ROOT, Settings
 
 RAGTRUST = Path(sys.executable).parent / "ragtrust"
 

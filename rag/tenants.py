@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from rag.db import Base
-from rag.errors import InvalidRequest, UnknownTenant
+from rag.core.db import Base
+from rag.core.errors import InvalidRequest, UnknownTenant
 from trust.presets import PresetName
 
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from rag.settings import get_settings
+from rag.core.settings import get_settings
 from retrieval.evaluate import Qrels, QueryResult, collapse, evaluate, summary
 from retrieval.loaders import load_file
 from retrieval.retriever import Retriever
@@ -36,7 +36,7 @@ class Session:
 
 @contextmanager
 def index_corpus(corpus: Path, console: Console) -> Iterator[Session]:
-    from rag.runtime import build_retriever
+    from retrieval.build import build_retriever
 
     settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="ragtrust-eval-") as tmp:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
-from rag.errors import EmptyDocument
+from rag.core.errors import EmptyDocument
 from retrieval.types import Chunk, Document
 
 _MARKDOWN = (".md", ".markdown")

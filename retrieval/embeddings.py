@@ -10,15 +10,8 @@ import os
 from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
-
-
-class Embedder(Protocol):
-    dim: int
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray: ...
 
 
 def packaged_model_dir() -> Path:

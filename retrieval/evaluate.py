@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import InvalidRequest
+from rag.core.errors import InvalidRequest
 from retrieval.fusion import Ranked
 
 Qrels = dict[str, dict[str, int]]

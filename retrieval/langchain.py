@@ -31,8 +31,8 @@ class RagtrustRetriever(BaseRetriever):
     @classmethod
     def from_settings(cls, tenant: str, **kwargs: Any) -> RagtrustRetriever:
         """Bound to the indexes the service uses (``RAGTRUST_DATA_DIR``)."""
-        from rag.runtime import build_retriever
-        from rag.settings import get_settings
+        from rag.core.settings import get_settings
+        from retrieval.build import build_retriever
 
         return cls(retriever=build_retriever(get_settings()), tenant=tenant, **kwargs)
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rag.errors import EmptyDocument, InvalidRequest
+from rag.core.errors import EmptyDocument, InvalidRequest
 from retrieval.types import Document
 
 FORMATS = {

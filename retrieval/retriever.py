@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.errors import RagtrustError
+from rag.core.embedder import Embedder
+from rag.core.errors import RagtrustError
 from retrieval.bm25 import best
 from retrieval.chunking import split
-from retrieval.embeddings import Embedder
 from retrieval.fusion import Ranked, convex, top
 from retrieval.store import IndexStore, Snapshot
 from retrieval.types import Chunk, Document, Filters, Hit, Mode

@@ -27,7 +27,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag.errors import IndexWriteFailed, StorageFull
+from rag.core.errors import IndexWriteFailed, StorageFull
 from retrieval.bm25 import Bm25Index
 from retrieval.fusion import top
 from retrieval.types import Chunk, Filters

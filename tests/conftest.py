@@ -13,10 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag import llm_server, stack
+from rag import stack
+from rag.core.settings import ROOT, Settings
 from rag.db import make_engine
 from rag.keys import KeyStore
-from rag.settings import ROOT, Settings
+from rag.llm import server as llm_server
 from rag.stack import free_port
 
 DEMO = ROOT / "data" / "demo"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import docs_tables
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 DOCUMENTS = docs_tables.documents()
 
@@ -34,7 +34,7 @@ def test_readme_lists_every_setting() -> None:
 
 
 def test_fallback_descriptions_only_cover_undescribed_settings() -> None:
-    # Once rag/settings.py describes a field itself, its fallback here is dead text.
+    # Once rag/core/settings.py describes a field itself, its fallback here is dead text.
     fields = Settings.model_fields
     stale = [
         n for n in docs_tables.FALLBACK_DESCRIPTIONS if n not in fields or fields[n].description

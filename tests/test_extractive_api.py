@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.prompts import NO_ANSWER
-from rag.settings import Settings
+from rag.core.settings import Settings
+from rag.llm.prompts import NO_ANSWER
 from tests.conftest import DEMO, LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from rag.observability import QUIET_LOGGERS
+from rag.api.observability import QUIET_LOGGERS
 from tests.conftest import Service
 
 pytestmark = pytest.mark.integration

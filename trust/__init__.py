@@ -5,17 +5,3 @@ the other modules are its signals (consistency, grounding, confidence, reflectio
 fusion and calibration, the presets that choose which signals to pay for, and the metrics
 and runs that measure the result on labelled data.
 """
-
-from trust.presets import PRESETS, Preset, PresetName
-from trust.scorer import TrustResult, TrustScorer, UnsupportedSentence
-from trust.signals import Signals
-
-__all__ = [
-    "PRESETS",
-    "Preset",
-    "PresetName",
-    "Signals",
-    "TrustResult",
-    "TrustScorer",
-    "UnsupportedSentence",
-]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
 from trust.text import content_tokens, novel_tokens, novel_words, strip_citations
 
 EQUIVALENT_AT = 0.6

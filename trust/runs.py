@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from rag.prompts import Source, answer_messages
+from rag.llm.prompts import Source, answer_messages
 from trust.datasets import HaluEvalItem, SummEditsItem
 from trust.evaluate import auroc, balanced_accuracy, ece, f1_flagged
 from trust.presets import PresetName

@@ -26,11 +26,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
-from rag.errors import ContextTooLong, LLMError
-from rag.llm_client import Completion, LLMClient, Message, SampleCap, SamplingLLMClient
-from rag.prompts import Source, answer_messages, reflection_messages
-from rag.settings import Settings
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
+from rag.core.errors import ContextTooLong, LLMError
+from rag.core.settings import Settings
+from rag.llm.client import Completion, LLMClient, Message, SampleCap, SamplingLLMClient
+from rag.llm.prompts import Source, answer_messages, reflection_messages
 from trust import calibration as calibration_mod
 from trust.calibration import Calibration
 from trust.confidence import context_lift, token_confidence

@@ -26,6 +26,13 @@ HERE = Path(__file__).resolve().parent
 PG_LOCK = 0x72616774  # pg_advisory_xact_lock key of schema migrations ("ragt")
 
 
+def import_tables() -> None:
+    """The modules whose rows live on ``Base``, so that the schema (and Alembic) sees them."""
+    import audit.records  # noqa: F401  (importing a table module adds its rows to Base)
+    import rag.keys  # noqa: F401
+    import rag.tenants  # noqa: F401
+
+
 def config(connection: Connection | None = None) -> Config:
     """Alembic's configuration without an ini file: the scripts ship inside the package."""
     cfg = Config()

@@ -1,4 +1,4 @@
-"""Alembic environment: the target schema is ``rag.db.Base``'s metadata with every table
+"""Alembic environment: the target schema is ``rag.core.db.Base``'s metadata with every table
 module imported. ``rag.migrations.upgrade`` passes an open connection that already holds the
 migration lock and commits it; from the command line the URL comes from the settings."""
 
@@ -7,7 +7,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from rag.db import Base, import_tables
+from rag.core.db import Base
+from rag.migrations import import_tables
 
 import_tables()
 
@@ -23,7 +24,7 @@ given = context.config.attributes.get("connection")
 if given is not None:
     run(given)
 else:
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     with create_engine(get_settings().db_url).connect() as conn:
         run(conn)

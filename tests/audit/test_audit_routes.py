@@ -17,13 +17,13 @@ from sqlalchemy.engine import Engine
 from audit import export
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
-from rag import http_errors
-from rag.audit_routes import router
+from rag.api import errors as http_errors
+from rag.api.audit_routes import router
+from rag.api.middleware import RequestIdMiddleware
+from rag.api.observability import Metrics
+from rag.api.ratelimit import KeyRateLimiter
+from rag.api.recorder import Recorder
 from rag.keys import KeyStore
-from rag.middleware import RequestIdMiddleware
-from rag.observability import Metrics
-from rag.ratelimit import KeyRateLimiter
-from rag.recorder import Recorder
 from rag.tenants import SqlTenantRegistry
 from tests.audit.events import event
 

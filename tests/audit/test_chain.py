@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from audit.chain import GENESIS, head_signature, record_hash
 from audit.log import HEADS, RECORDS, AuditLog
 from audit.records import dumps, event_payload, from_row, iso
-from rag.errors import DatabaseUnavailable
+from rag.core.errors import DatabaseUnavailable
 from tests.audit.conftest import KEY
 from tests.audit.events import event
 from tests.audit.together import start_together

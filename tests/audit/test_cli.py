@@ -16,9 +16,9 @@ from audit import export
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
 from audit.signing import KEY_FILE, signing_key
-from rag.cli import app
+from rag.cli.main import app
+from rag.core.settings import Settings, get_settings
 from rag.db import make_engine
-from rag.settings import Settings, get_settings
 from tests.audit.events import T0, event
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ import pytest
 from audit import export
 from audit.log import AuditLog
 from audit.records import EVENT_FIELDS, AuditEvent, AuditRecord, ExportFormat
-from rag.errors import InvalidRequest
+from rag.core.errors import InvalidRequest
 from tests.audit.events import T0, event
 
 FORMATS = [pytest.param("jsonl", id="jsonl"), pytest.param("csv", id="csv")]

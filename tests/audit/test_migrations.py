@@ -18,8 +18,10 @@ from audit.chain import GENESIS, head_signature, record_hash
 from audit.log import RECORDS, AuditLog
 from audit.records import event_payload
 from rag import migrations
-from rag.db import Base, import_tables, make_engine
+from rag.core.db import Base
+from rag.db import make_engine
 from rag.keys import ApiKeyRow
+from rag.migrations import import_tables
 from rag.tenants import TenantRow
 from tests.audit.conftest import KEY
 from tests.audit.events import event

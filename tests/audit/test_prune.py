@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from audit.chain import checkpoint_signature
 from audit.log import CHECKPOINTS, RECORDS, AuditLog
 from audit.records import iso
-from rag.errors import InvalidRequest
+from rag.core.errors import InvalidRequest
 from tests.audit.events import T0, event
 
 

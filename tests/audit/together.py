@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from rag.settings import ROOT
+from rag.core.settings import ROOT
 
 
 def start_together(commands: list[list[str]]) -> list[subprocess.Popen[str]]:

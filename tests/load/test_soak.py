@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.answer import DEMO_QUESTIONS
+from bench.clients import cpu_model, p95
 from rag import stack
-from rag.bench_answer import DEMO_QUESTIONS
-from rag.bench_clients import cpu_model, p95
 from tests.load.conftest import SOAK_TENANTS
 
 pytestmark = [pytest.mark.load, pytest.mark.integration]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from privacy.analyzer import Detection, PiiAnalyzer, resolve
-from privacy.entities import SUPPORTED_ENTITIES
+from rag.core.entities import SUPPORTED_ENTITIES
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from rag.cli import print_answer
+from rag.cli.main import print_answer
 from rag.protocol import AnswerResponse, Citation, Cost, Usage
 from trust.scorer import TrustResult, UnsupportedSentence
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from rag.core.embedder import Embedder
+from rag.core.settings import Settings
 from rag.extractive import MAX_ANSWER_WORDS, expected_type, select
-from rag.runtime import build_embedder
-from rag.settings import Settings
-from retrieval.embeddings import Embedder
+from retrieval.build import build_embedder
 
 LEAVE = (
     "## Vacation days\n\n"

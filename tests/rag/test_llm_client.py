@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.errors import LLMTimeout, LLMUnavailable
-from rag.llm_client import OpenAICompatibleClient, SampleCap
+from rag.core.errors import LLMTimeout, LLMUnavailable
+from rag.llm.client import OpenAICompatibleClient, SampleCap
 from tests.conftest import LLMEndpoint, free_port
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import llm_server
-from rag.errors import LLMUnavailable, ModelNotPrepared
-from rag.settings import Settings
+from rag.core.errors import LLMUnavailable, ModelNotPrepared
+from rag.core.settings import Settings
+from rag.llm import server as llm_server
 from tests.conftest import free_port
 
 

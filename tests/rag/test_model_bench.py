@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.model_bench import merge_speed
+from bench.model import merge_speed
 
 
 def test_a_speed_only_run_keeps_the_quality_numbers() -> None:

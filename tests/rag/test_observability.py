@@ -22,9 +22,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from rag.keys import Principal
-from rag.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from rag.observability import (
+from rag.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from rag.api.observability import (
     QUIET_LOGGERS,
     UNMATCHED,
     LogFormat,
@@ -38,7 +37,8 @@ from rag.observability import (
     request_context,
     route_template,
 )
-from rag.settings import ROOT
+from rag.core.settings import ROOT
+from rag.keys import Principal
 
 deep = logging.getLogger("ragtrust.test.deep")
 
@@ -378,7 +378,7 @@ async def test_log_lines_inside_a_request_carry_its_context(
 # What `ragtrust serve` does: uvicorn applies logging_config() itself, then logs.
 SERVE_LOGGING = (
     "import logging, uvicorn\n"
-    "from rag.observability import logging_config\n"
+    "from rag.api.observability import logging_config\n"
     "uvicorn.Config('service:app', log_config=logging_config(), access_log=False)\n"
     "logging.getLogger('uvicorn.error').info('Started server process')\n"
     "logging.getLogger('uvicorn.access').info('GET /raw?q=secret')\n"

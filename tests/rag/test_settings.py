@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 
 def test_external_llm_needs_url_and_model_together() -> None:

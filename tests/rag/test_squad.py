@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import ROOT
+from rag.core.settings import ROOT
 from rag.squad import f1_score, load_squad, normalize, token_f1
 
 SQUAD = ROOT.parent / "shared" / "data" / "squad" / "dev.json"

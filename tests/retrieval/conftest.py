@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.runtime import build_embedder
-from rag.settings import Settings
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
+from rag.core.settings import Settings
+from retrieval.build import build_embedder
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
 from retrieval.types import Document

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.bench import ingest_floor
+from bench.retrieval import ingest_floor
 from retrieval.chunking import split
 from retrieval.loaders import load_file
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.errors import EmptyDocument
+from rag.core.errors import EmptyDocument
 from retrieval.chunking import split
 from retrieval.types import Document
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import EmptyDocument, InvalidRequest
+from rag.core.errors import EmptyDocument, InvalidRequest
 from retrieval.loaders import iter_files, load_bytes, load_file
 from tests.pdf_maker import make_pdf
 

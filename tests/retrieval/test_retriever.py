@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
 from retrieval.types import Document, Filters

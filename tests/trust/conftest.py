@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from rag.errors import LLMUnavailable
-from rag.llm_client import Completion, Message, SampleCap
-from rag.runtime import build_embedder
-from rag.settings import Settings
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
+from rag.core.errors import LLMUnavailable
+from rag.core.settings import Settings
+from rag.llm.client import Completion, Message, SampleCap
+from retrieval.build import build_embedder
 
 
 @pytest.fixture(scope="session")

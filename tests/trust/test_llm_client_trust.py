@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.llm_client import OpenAICompatibleClient, SampleCap, SamplingLLMClient
-from rag.prompts import Source, answer_messages, reflection_messages
+from rag.llm.client import OpenAICompatibleClient, SampleCap, SamplingLLMClient
+from rag.llm.prompts import Source, answer_messages, reflection_messages
 from tests.conftest import LLMEndpoint
 from trust.reflection import p_yes
 

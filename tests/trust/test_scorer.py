@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from rag.prompts import Source, answer_messages
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
+from rag.llm.prompts import Source, answer_messages
 from tests.trust.conftest import ScriptedLLM, completion
 from trust.calibration import Calibration, LogisticModel, subset_key
 from trust.confidence import context_lift

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from retrieval.embeddings import Embedder
+from rag.core.embedder import Embedder
 from trust.confidence import context_lift, token_confidence
 from trust.consistency import consistency
 from trust.reflection import p_yes

@@ -1,6 +1,6 @@
 """FastAPI dependencies: the heavy objects built once in the lifespan, and the caller's tenant.
 
-Who the caller is (key, tenant, role) is decided in ``rag.auth``.
+Who the caller is (key, tenant, role) is decided in ``rag.api.auth``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from audit.log import AuditLog
+from rag.api.ratelimit import KeyRateLimiter
+from rag.api.readiness import Readiness
+from rag.api.recorder import Recorder
+from rag.core.settings import Settings
 from rag.documents import DocumentManager
 from rag.keys import KeyStore
-from rag.llm_client import LLMClient
+from rag.llm.client import LLMClient
 from rag.pipeline import AnswerPipeline
-from rag.ratelimit import KeyRateLimiter
-from rag.readiness import Readiness
-from rag.recorder import Recorder
-from rag.settings import Settings
 
 
 @dataclass

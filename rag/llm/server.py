@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from rag.errors import LLMUnavailable, ModelNotPrepared
-from rag.hardware import has_avx512
-from rag.settings import Settings
+from rag.core.errors import LLMUnavailable, ModelNotPrepared
+from rag.core.settings import Settings
+from rag.llm.hardware import has_avx512
 
 
 @dataclass

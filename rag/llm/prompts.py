@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.llm_client import Message
+from rag.llm.client import Message
 
 NO_ANSWER = "The documents do not contain the answer."
 

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.http_errors import error_response
+from rag.api.errors import error_response
 
 
 class RequestIdMiddleware:

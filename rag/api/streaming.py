@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any, Protocol
 
-from rag.errors import RagtrustError
+from rag.core.errors import RagtrustError
 from rag.pipeline import Outcome
 
 log = logging.getLogger("ragtrust.stream")

@@ -26,7 +26,7 @@ def redact(
     """Show TEXT as the LLM would receive it: PII replaced by typed placeholders."""
     from privacy.analyzer import PiiAnalyzer
     from privacy.policy import PiiBlockedError, PrivacyGuard, PrivacyPolicy
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     settings = get_settings()
     policy = PrivacyPolicy(
@@ -58,8 +58,8 @@ def redact(
 @policy_app.command("show")
 def policy_show(tenant: str) -> None:
     """Print a tenant's overrides (null: the RAGTRUST_PRIVACY_* defaults apply)."""
+    from rag.core.settings import get_settings
     from rag.runtime import build_tenants
-    from rag.settings import get_settings
 
     out.print_json(json.dumps(build_tenants(get_settings()).privacy_overrides(tenant)))
 
@@ -77,9 +77,9 @@ def policy_set(
 ) -> None:
     """Set a tenant's entity types, thresholds and per-type actions."""
     from privacy.policy import PolicyOverrides
-    from rag.errors import RagtrustError
+    from rag.core.errors import RagtrustError
+    from rag.core.settings import get_settings
     from rag.runtime import build_tenants
-    from rag.settings import get_settings
 
     try:
         raw = json.loads(policy)

@@ -22,12 +22,13 @@ from typing import Any, cast
 import httpx
 
 from rag import stack
-from rag.errors import LLMError
-from rag.llm_client import Completion, Message, OpenAICompatibleClient
+from rag.core.errors import LLMError
+from rag.core.settings import Settings
+from rag.llm.client import Completion, Message, OpenAICompatibleClient
 from rag.pipeline import AnswerPipeline
 from rag.protocol import AnswerRequest
-from rag.runtime import build_retriever, build_tenants
-from rag.settings import Settings
+from rag.runtime import build_tenants
+from retrieval.build import build_retriever
 
 TIMEOUT_S = 900.0  # a wave of 16 queues behind itself: measure it, do not time it out
 

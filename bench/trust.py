@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rag.prompts import Source, answer_messages
+from rag.llm.prompts import Source, answer_messages
 from rag.squad import f1_score
 from trust.evaluate import auroc, ece
 from trust.presets import PresetName

@@ -8,7 +8,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from rag.errors import RateLimited
+from rag.core.errors import RateLimited
 
 
 class KeyRateLimiter:

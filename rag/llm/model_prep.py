@@ -9,7 +9,7 @@ Scales are chosen per group by a small search over clipping ratios that minimize
 weights' squared reconstruction error (the "MSE observer" of llm-compressor): plain
 round-to-nearest with absmax scales visibly hurts a model this small at 4 bits.
 
-Runs inside the vLLM virtualenv (``python -m rag.model_prep``), which has torch,
+Runs inside the vLLM virtualenv (``python -m rag.llm.model_prep``), which has torch,
 transformers and compressed-tensors at the versions vLLM expects; it imports nothing else
 from ragtrust, so the service's virtualenv need not carry those pins.
 """
@@ -183,8 +183,8 @@ def prepare_in_llm_venv(
         return False
     if not llm_python.exists():
         raise FileNotFoundError(f"{llm_python} is missing; run `make setup`")
-    root = Path(__file__).resolve().parent.parent
-    cmd = [str(llm_python), "-m", "rag.model_prep", "--precision", precision, "--out", str(out)]
+    root = Path(__file__).resolve().parents[2]
+    cmd = [str(llm_python), "-m", "rag.llm.model_prep", "--precision", precision, "--out", str(out)]
     cmd += ["--force"] * force + ["--simulate"] * simulate
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
     subprocess.run(cmd, cwd=root, env=env, check=True)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import DatabaseUnavailable, RagtrustError, Unauthorized
+from rag.core.errors import DatabaseUnavailable, RagtrustError, Unauthorized
 
 log = logging.getLogger("ragtrust.http")
 

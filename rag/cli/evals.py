@@ -38,8 +38,8 @@ def eval_hallucination(
     calibration: Annotated[Path | None, typer.Option(help="Default: the shipped one.")] = None,
 ) -> None:
     """Trust on HaluEval QA: each item's right and hallucinated answer, knowledge as context."""
-    from rag.cli_trust import check_preset, run_with_progress, scorer_session
-    from rag.settings import get_settings
+    from rag.cli.trust import check_preset, run_with_progress, scorer_session
+    from rag.core.settings import get_settings
     from trust.datasets import load_halueval
     from trust.runs import hallucination_metrics, score_halueval
 
@@ -73,8 +73,8 @@ def eval_grounding(
 ) -> None:
     """Trust on SummEdits: each summary scored as an answer with its document as the context;
     flagged = inconsistent."""
-    from rag.cli_trust import check_preset, run_with_progress, scorer_session
-    from rag.settings import get_settings
+    from rag.cli.trust import check_preset, run_with_progress, scorer_session
+    from rag.core.settings import get_settings
     from trust.datasets import load_summedits
     from trust.runs import grounding_metrics, score_summedits
 
@@ -97,7 +97,7 @@ def _finish(
     metrics: dict[str, Any], records: list[dict[str, Any]], as_json: bool,
     output: Path | None, plot: Path | None, title: str,
 ) -> None:  # fmt: skip
-    from rag.cli_trust import write_records
+    from rag.cli.trust import write_records
 
     if output is not None:
         write_records(output, records)
@@ -135,7 +135,7 @@ def eval_pii(
     from rich.progress import Progress
 
     from privacy.evaluate import Split, baseline_detector, evaluate, load, ragtrust_detector
-    from rag.settings import get_settings
+    from rag.core.settings import get_settings
 
     if split not in ("all", "dev", "holdout"):
         raise typer.BadParameter("--split is all, dev or holdout")
@@ -216,9 +216,9 @@ def eval_qa(
     """SQuAD end to end: every paragraph indexed into a temporary tenant, every question
     answered by the whole pipeline; correct = the gold span in an answer of at most two units
     and 60 words."""
-    from rag.cli_trust import check_preset, run_with_progress
+    from rag.cli.trust import check_preset, run_with_progress
+    from rag.core.settings import get_settings
     from rag.qa_eval import answer_questions, qa_index, qa_metrics
-    from rag.settings import get_settings
     from rag.squad import load_squad
 
     name = check_preset(preset or get_settings().trust_preset)

@@ -16,8 +16,8 @@ from typing import Any
 
 from audit.log import AuditLog
 from audit.records import AuditEvent, AuditQuote
+from rag.api.observability import Metrics
 from rag.keys import Principal
-from rag.observability import Metrics
 from rag.pipeline import Outcome, Prepared
 
 log = logging.getLogger("ragtrust.audit")

@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from rag.llm_client import LLMClient
+from rag.llm.client import LLMClient
 from rag.tenants import TenantRegistry
 from retrieval.retriever import Retriever
 

@@ -13,9 +13,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from privacy.entities import DEFAULT_ENTITIES, Action
+from rag.core.entities import DEFAULT_ENTITIES, Action
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 Precision = Literal["bf16", "int8", "int4"]
 

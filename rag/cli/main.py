@@ -17,15 +17,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.text import Text
 
-from rag.cli_audit import audit_app
-from rag.cli_console import console, fail, out
-from rag.cli_eval import eval_app
-from rag.cli_privacy import privacy_app
-from rag.cli_tenants import keys_app, tenants_app
-from rag.cli_trust import trust_app
-from rag.errors import RagtrustError
-from rag.model_prep import prepare_in_llm_venv
-from rag.settings import Precision, checkpoint_name, get_settings
+from rag.cli.audit import audit_app
+from rag.cli.console import console, fail, out
+from rag.cli.evals import eval_app
+from rag.cli.privacy import privacy_app
+from rag.cli.tenants import keys_app, tenants_app
+from rag.cli.trust import trust_app
+from rag.core.errors import RagtrustError
+from rag.core.settings import Precision, checkpoint_name, get_settings
+from rag.llm.model_prep import prepare_in_llm_venv
 
 app = typer.Typer(
     help="ragtrust: trust-scored answers from your own documents.", no_args_is_help=True
@@ -72,7 +72,7 @@ def model_prepare(
 @llm_app.command("serve")
 def llm_serve() -> None:
     """Start the embedded vLLM server in the foreground until Ctrl-C."""
-    from rag import llm_server
+    from rag.llm import server as llm_server
 
     settings = get_settings()
     with console.status("starting vLLM (about a minute) ...") as status:
@@ -101,7 +101,8 @@ def ingest(
     tenant: Annotated[str, typer.Option(help="Tenant that owns the documents.")],
 ) -> None:
     """Index documents into a tenant (re-ingesting a document id replaces it)."""
-    from rag.runtime import build_retriever, build_tenants
+    from rag.runtime import build_tenants
+    from retrieval.build import build_retriever
     from retrieval.loaders import iter_files, load_file
 
     settings = get_settings()
@@ -216,7 +217,7 @@ def serve(
     """Run the HTTP API (starts the embedded vLLM server unless RAGTRUST_LLM_BASE_URL is set)."""
     import uvicorn
 
-    from rag.observability import logging_config
+    from rag.api.observability import logging_config
 
     # Through the environment, so that the service's settings (its banner's URL) agree.
     given = {"RAGTRUST_HOST": host, "RAGTRUST_PORT": port}
@@ -245,7 +246,7 @@ def bench_model(
     ] = False,
 ) -> None:
     """Answer quality (SQuAD token-F1) and decode speed of bf16, int8 and int4 weights."""
-    from rag.model_bench import merge_speed, run
+    from bench.model import merge_speed, run
 
     n = 0 if speed_only else questions
     result = run(get_settings(), squad=squad, n_questions=n, console=console)
@@ -264,7 +265,7 @@ def bench_retrieval(
     output: Annotated[Path, typer.Option("--out")] = Path("bench/results/retrieval.json"),
 ) -> None:
     """Ingestion throughput, nDCG of each mode, top-10 latency at ~10k and 100k chunks."""
-    from retrieval.bench import run
+    from bench.retrieval import run
 
     result = run(get_settings(), data, console)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -289,7 +290,7 @@ def bench_answer(
     """Latency and answers/s of raw vLLM vs /v1/answer (generative with trust off and with the
     default preset, extractive with the default preset) at each concurrency, time to first
     token, cold start; on a stack it starts (or reuses)."""
-    from rag.bench_answer import DEMO_QUESTIONS, run, table
+    from bench.answer import DEMO_QUESTIONS, run, table
 
     qs = questions.read_text().split("\n") if questions else DEMO_QUESTIONS
     levels = [int(c) for c in concurrency.split(",")]

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.errors import InvalidRequest, NotFound, RagtrustError
-from rag.llm_client import Message
+from rag.api.streaming import StreamHooks, error_payload, guarded, sse
+from rag.core.errors import InvalidRequest, NotFound, RagtrustError
+from rag.llm.client import Message
 from rag.pipeline import Outcome
 from rag.protocol import (
     AnswerMode,
@@ -30,7 +31,6 @@ from rag.protocol import (
     SearchFilters,
     Usage,
 )
-from rag.streaming import StreamHooks, error_payload, guarded, sse
 from trust.presets import PresetName as TrustPreset
 from trust.scorer import TrustResult
 

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from rag.cli_console import console, fail, out
-from rag.errors import RagtrustError
+from rag.cli.console import console, fail, out
+from rag.core.errors import RagtrustError
+from rag.core.settings import get_settings
 from rag.keys import Role
-from rag.settings import get_settings
 from trust.presets import PresetName
 
 tenants_app = typer.Typer(help="Tenants and their settings.", no_args_is_help=True)

@@ -24,9 +24,9 @@ import numpy as np
 from rich.console import Console
 from rich.progress import track
 
-from rag.runtime import build_retriever
-from rag.settings import Settings
+from rag.core.settings import Settings
 from retrieval.beir import TENANT, index_corpus, run_queries
+from retrieval.build import build_retriever
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.evaluate import load_qrels, load_queries
 from retrieval.loaders import load_file

@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from audit.chain import BrokenLink
 from audit.records import ExportFormat
-from rag.cli_console import console, fail, out
-from rag.errors import RagtrustError
-from rag.settings import get_settings
+from rag.cli.console import console, fail, out
+from rag.core.errors import RagtrustError
+from rag.core.settings import get_settings
 
 if TYPE_CHECKING:
     from audit.log import AuditLog

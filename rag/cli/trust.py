@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rag.settings import get_settings
+from rag.core.settings import get_settings
 
 if TYPE_CHECKING:
     from trust.scorer import TrustScorer
@@ -31,7 +31,8 @@ Preset = Annotated[str, typer.Option(help="off, fast, balanced or thorough.")]
 @asynccontextmanager
 async def scorer_session(calibration: Path | None = None) -> AsyncIterator[TrustScorer]:
     """A TrustScorer on the configured LLM (reusing a running embedded server)."""
-    from rag.runtime import build_embedder, llm_client
+    from rag.runtime import llm_client
+    from retrieval.build import build_embedder
     from trust import calibration as calibration_mod
     from trust.scorer import TrustScorer
 
@@ -152,8 +153,8 @@ def bench(
     output: Annotated[Path, typer.Option("--out")] = Path("bench/results/trust.json"),
 ) -> None:
     """Median latency of an answer alone vs. answer + trust, side by side in one run."""
+    from bench import trust as bench_mod
     from rag.squad import load_squad
-    from trust import bench as bench_mod
 
     settings = get_settings()
     name = check_preset(preset or settings.trust_preset)

@@ -41,10 +41,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bench.clients import TIMEOUT_S, Bench, Sample, cpu_model, p95, paired, ratio, summary
 from rag import stack
-from rag.bench_clients import TIMEOUT_S, Bench, Sample, cpu_model, p95, paired, ratio, summary
+from rag.core.settings import Settings
 from rag.pipeline import cache_salt
-from rag.settings import Settings
 
 ARMS = ("vllm", "off", "generative", "extractive")
 SERVICE_ARMS: dict[str, tuple[str | None, str]] = {

@@ -17,7 +17,7 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 
-from rag.errors import ContextTooLong, LLMError, LLMTimeout, LLMUnavailable
+from rag.core.errors import ContextTooLong, LLMError, LLMTimeout, LLMUnavailable
 
 Message = dict[str, str]
 

@@ -25,11 +25,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from rag import llm_server
-from rag.hardware import has_avx512
-from rag.model_prep import prepare_in_llm_venv
-from rag.prompts import extractive_messages
-from rag.settings import Settings, checkpoint_name
+from rag.core.settings import Settings, checkpoint_name
+from rag.llm import server as llm_server
+from rag.llm.hardware import has_avx512
+from rag.llm.model_prep import prepare_in_llm_venv
+from rag.llm.prompts import extractive_messages
 from rag.squad import f1_score, load_squad
 
 PRECISIONS = ("bf16", "int8", "int4")

@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from rag.deps import StateDep
-from rag.errors import Forbidden, Unauthorized
+from rag.api.deps import StateDep
+from rag.api.recorder import RequestRecord
+from rag.core.errors import Forbidden, Unauthorized
 from rag.keys import Permission, Principal
-from rag.recorder import RequestRecord
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -16,7 +16,7 @@ from audit.chain import TenantReport
 from audit.export import MEDIA_TYPES
 from audit.log import AuditLog
 from audit.records import AuditRecord, ExportFormat
-from rag.auth import Auditor, RecordDep
+from rag.api.auth import Auditor, RecordDep
 from rag.protocol import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

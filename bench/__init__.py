@@ -1,0 +1,1 @@
+"""Benchmarks and the fits behind shipped parameters; each writes its JSON under bench/results/."""

@@ -1,0 +1,1 @@
+"""The `ragtrust` command line (Typer); `main.app` is the console script."""
