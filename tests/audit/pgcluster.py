@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import free_port
+from rag.stack import free_port
 
 ENV_URL = "RAGTRUST_TEST_POSTGRES_URL"  # an existing server to use instead (superuser URL)
 

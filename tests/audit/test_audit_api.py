@@ -16,8 +16,8 @@ import pytest
 
 from audit import export
 from audit.records import AuditRecord, ExportFormat
-from tests.conftest import Service
 from tests.privacy.test_service_privacy import DOC, PII, QUESTION
+from tests.support import Service
 
 pytestmark = pytest.mark.integration
 

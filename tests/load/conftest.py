@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from rag import stack
-from tests.conftest import DEMO, LLMEndpoint
+from tests.support import DEMO, LLMEndpoint
 
 SOAK_TENANTS = ("soak-a", "soak-b")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LLMEndpoint, Service
 from tests.privacy.recording_proxy import RecordingProxy
+from tests.support import LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,6 @@ from pathlib import Path
 import pytest
 
 from rag.core.embedder import Embedder
-from rag.core.settings import Settings
-from retrieval.build import build_embedder
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
 from retrieval.types import Document
@@ -28,12 +26,6 @@ DOCS = [
         "leave.md", "Leave", "Full-time employees get 30 vacation days per year.", "hr/leave.md"
     ),  # fmt: skip
 ]
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The default embedder (int8 ONNX export of the packaged model; exported on first use)."""
-    return build_embedder(Settings())
 
 
 @pytest.fixture

@@ -1,26 +1,12 @@
-"""Fixtures for trust's tests: the embedder the service uses, once per session, and a scripted
-LLM that records its calls."""
+"""Fixtures for trust's tests: a scripted LLM that records its calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-from rag.core.embedder import Embedder
 from rag.core.errors import LLMUnavailable
-from rag.core.settings import Settings
 from rag.llm.client import Completion, Message, SampleCap
-from retrieval.build import build_embedder
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The service's embedder, built from settings as the service builds it (the int8 ONNX
-    export by default): consistency's cosines, and the calibration fitted on them, come from
-    this model, not from the fp32 sentence-transformers one."""
-    return build_embedder(Settings())
 
 
 def completion(text: str, logprobs: list[float] | None = None, **kw: Any) -> Completion:

@@ -7,7 +7,7 @@ import pytest
 
 from rag.llm.client import OpenAICompatibleClient, SampleCap, SamplingLLMClient
 from rag.llm.prompts import Source, answer_messages, reflection_messages
-from tests.conftest import LLMEndpoint
+from tests.support import LLMEndpoint
 from trust.reflection import p_yes
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ import pytest
 from rag.db import make_engine
 from rag.stack import upload_corpus
 from rag.tenants import SqlTenantRegistry
-from tests.conftest import DEMO, LLMEndpoint, Service
+from tests.support import DEMO, LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Service
+from tests.support import Service
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,8 @@ import pytest
 
 from rag.core.errors import LLMTimeout, LLMUnavailable
 from rag.llm.client import OpenAICompatibleClient, SampleCap
-from tests.conftest import LLMEndpoint, free_port
+from rag.stack import free_port
+from tests.support import LLMEndpoint
 
 pytestmark = pytest.mark.integration
 

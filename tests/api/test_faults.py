@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import DEMO, LLMEndpoint, Service, free_port, start_service
+from rag.stack import free_port
 from tests.fault_proxy import FaultProxy
+from tests.support import DEMO, LLMEndpoint, Service, start_service
 
 pytestmark = pytest.mark.integration
 

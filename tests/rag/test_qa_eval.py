@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.qa_eval import is_correct, qa_metrics, selective_accuracy
-from tests.conftest import LLMEndpoint
+from tests.support import LLMEndpoint
 
 RAGTRUST = str(Path(sys.executable).parent / "ragtrust")
 KEYS = {

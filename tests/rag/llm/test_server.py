@@ -9,7 +9,7 @@ import pytest
 from rag.core.errors import LLMUnavailable, ModelNotPrepared
 from rag.core.settings import Settings
 from rag.llm import server as llm_server
-from tests.conftest import free_port
+from rag.stack import free_port
 
 
 def _settings(tmp_path: Path, **kw: object) -> Settings:

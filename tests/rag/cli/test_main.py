@@ -1,6 +1,6 @@
 """What `ragtrust ask` shows a person, rendered from responses built with the service's own
 response models (so the test reads the fields the service really sends); the command itself
-is run against the real service in tests/test_service.py."""
+is run against the real service in tests/api/test_service.py."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LLMEndpoint, Service
 from tests.pdf_maker import make_pdf
+from tests.support import LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration
 

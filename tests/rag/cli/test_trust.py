@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LLMEndpoint
+from tests.support import LLMEndpoint
 from trust.calibration import load
 
 RAGTRUST = str(Path(sys.executable).parent / "ragtrust")
-HALUEVAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "halueval" / "qa_dev.jsonl"
+HALUEVAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "halueval" / "qa_dev.jsonl"
 
 
 def test_calibrate_refits_from_an_evals_records(tmp_path: Path) -> None:

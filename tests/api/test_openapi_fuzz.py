@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import BIN, DEMO, LLMEndpoint, Service
+from tests.support import BIN, DEMO, LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from rag.api.observability import QUIET_LOGGERS
-from tests.conftest import Service
+from tests.support import Service
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import Service
+from tests.support import Service
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 
 from rag.core.settings import Settings
 from rag.llm.prompts import NO_ANSWER
-from tests.conftest import DEMO, LLMEndpoint, Service
+from tests.support import DEMO, LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.conftest import LLMEndpoint, Service
+from tests.support import LLMEndpoint, Service
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,89 @@
+"""What the tests share besides fixtures: the real service started as a process on a free
+port (``Service``, ``start_service``), the vLLM endpoint it talks to, and the demo corpus.
+Fixtures that hand these out are in tests/conftest.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from rag import stack
+from rag.core.settings import ROOT
+from rag.db import make_engine
+from rag.keys import KeyStore
+
+DEMO = ROOT / "data" / "demo"
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class LLMEndpoint:
+    base_url: str
+    model: str
+
+
+@dataclass
+class Service:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    log_path: Path
+    _keys: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def key(self, tenant: str = "demo", role: str = "admin") -> str:
+        """An API key of the tenant (created once per tenant and role, in the service's own
+        database, as `ragtrust keys create` does)."""
+        if (tenant, role) not in self._keys:
+            store = KeyStore(make_engine(f"sqlite:///{self.data_dir / 'ragtrust.db'}"))
+            self._keys[tenant, role] = store.create(tenant, role, "tests").secret
+        return self._keys[tenant, role]
+
+    def client(
+        self, tenant: str | None = "demo", role: str = "admin", **kwargs: object
+    ) -> httpx.Client:
+        """A client authenticated as the tenant's ``role`` (none when ``tenant`` is None)."""
+        headers = {"Authorization": f"Bearer {self.key(tenant, role)}"} if tenant else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "ragtrust"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_service(
+    data_dir: Path, llm_base_url: str, llm_model: str, **extra_env: str
+) -> tuple[Service, subprocess.Popen[bytes]]:
+    """``rag.stack.start_service`` (what the benchmarks start too), waited for until healthy.
+
+    The suites written for the LLM-written answer path (streams cut off by a fault proxy,
+    generation timings, the chat surface) pin ``generative``; tests/api/test_extractive_api.py
+    runs the product's default."""
+    extra_env.setdefault("RAGTRUST_ANSWER_MODE", "generative")
+    started = stack.start_service(data_dir, llm_base_url, llm_model, **extra_env)
+    proc = started.proc
+    service = Service(started.url, data_dir, started.env, started.log_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"service exited:\n{service.log()[-3000:]}")
+        try:
+            if httpx.get(f"{service.url}/healthz", timeout=2).status_code == 200:
+                return service, proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"service not up after 180 s:\n{service.log()[-3000:]}")
