@@ -44,7 +44,7 @@ from rich.table import Table
 from bench.clients import TIMEOUT_S, Bench, Sample, cpu_model, p95, paired, ratio, summary
 from rag import stack
 from rag.core.settings import Settings
-from rag.pipeline import cache_salt
+from rag.exchange import cache_salt
 
 ARMS = ("vllm", "off", "generative", "extractive")
 SERVICE_ARMS: dict[str, tuple[str | None, str]] = {

@@ -10,10 +10,7 @@ this call's frame and nowhere else.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
@@ -25,6 +22,16 @@ from rag.citations import cited_indices
 from rag.core.errors import InvalidRequest, PiiBlocked
 from rag.core.settings import Settings
 from rag.cost import Prices, Spend, price
+from rag.exchange import (
+    Outcome,
+    Prepared,
+    StageTimer,
+    cache_salt,
+    citation,
+    fit_context,
+    masked_quotes,
+    restore_unsupported,
+)
 from rag.llm.client import Completion, LLMClient, Message, SampleCap
 from rag.llm.prompts import NO_ANSWER, Source, answer_messages
 from rag.protocol import (
@@ -42,60 +49,9 @@ from rag.protocol import (
 from rag.quoting import Chosen, QuoteAnswerer, generative_quotes
 from rag.tenants import TenantRegistry, TenantSettings
 from retrieval.retriever import Retriever
-from retrieval.types import Filters, Hit
+from retrieval.types import Filters
 from trust.presets import PresetName
 from trust.scorer import TrustResult, TrustScorer
-
-SNIPPET_CHARS = 240
-
-
-@dataclass
-class _Timer:
-    marks: dict[str, float] = field(default_factory=dict)
-    _t0: float = field(default_factory=time.perf_counter)
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.marks[stage] = round((now - self._t0) * 1000, 2)
-        self._t0 = now
-
-    def elapsed_ms(self) -> float:
-        return (time.perf_counter() - self._t0) * 1000
-
-    def done(self) -> dict[str, float]:
-        return {**self.marks, "total": round(sum(self.marks.values()), 2)}
-
-
-@dataclass
-class Prepared:
-    """A request retrieved and protected, ready for the LLM (``messages``, the generative
-    prompt, is empty when nothing was retrieved — the answer is then NO_ANSWER without an LLM
-    call — and in extractive mode, which prompts the LLM for samples only)."""
-
-    request_id: str
-    hits: list[Hit]
-    safe: Protected
-    messages: list[Message]
-    sources: list[Source]
-    preset: PresetName
-    threshold: float
-    salt: str
-    timer: _Timer
-    answer_mode: Literal["extractive", "generative"] = "generative"
-    question: str = ""
-    """The raw question: for choosing units and quotes inside the boundary, never the LLM."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The response, and what the audit log keeps of the exchange (placeholders only)."""
-
-    response: AnswerResponse
-    redacted_question: str
-    redacted_answer: str
-    finish_reason: str | None = "stop"
-    redacted_quotes: tuple[Quote, ...] = ()
-    """The response's quotes with their text masked like the answer."""
 
 
 class AnswerPipeline:
@@ -161,7 +117,7 @@ class AnswerPipeline:
         """Everything up to the LLM call; its errors (unknown tenant, blocked PII, a bad
         question) surface here, before a streamed response has started."""
         question = self._question(req.question)
-        timer = _Timer()
+        timer = StageTimer()
         await asyncio.to_thread(self.tenants.require, tenant)
         ts = await asyncio.to_thread(self.tenants.settings, tenant)
         s = self.settings
@@ -336,7 +292,9 @@ class AnswerPipeline:
         timer.lap("trust")
         finish = completion.finish_reason if completion else "stop"
         response = self._response(prep, text, trust, spend, quotes)
-        return Outcome(response, prep.safe.question, redacted, finish, _masked(quotes, prep.safe))
+        return Outcome(
+            response, prep.safe.question, redacted, finish, masked_quotes(quotes, prep.safe)
+        )
 
     async def _finish_extractive(self, prep: Prepared, chosen: Chosen) -> Outcome:
         """The chosen units as the answer; the model's samples over them and the selection
@@ -354,7 +312,7 @@ class AnswerPipeline:
         timer.lap("trust")
         response = self._response(prep, text, trust, spend, chosen.quotes, mode="extractive")
         return Outcome(response, prep.safe.question, prep.safe.mask(text), "stop",
-                       _masked(chosen.quotes, prep.safe))  # fmt: skip
+                       masked_quotes(chosen.quotes, prep.safe))  # fmt: skip
 
     def _response(
         self, prep: Prepared, text: str, trust: TrustResult | None, spend: Spend,
@@ -365,7 +323,7 @@ class AnswerPipeline:
         return AnswerResponse(
             request_id=prep.request_id,
             answer=text,
-            citations=[_citation(i, h, cited=i in cited) for i, h in enumerate(prep.hits, 1)],
+            citations=[citation(i, h, cited=i in cited) for i, h in enumerate(prep.hits, 1)],
             model=self.llm.model,
             usage=Usage(
                 prompt_tokens=spend.prompt_tokens,
@@ -393,7 +351,7 @@ class AnswerPipeline:
         question, answer = self._question(req.question), req.answer.strip()
         if not answer:
             raise InvalidRequest("the answer must not be blank")
-        timer = _Timer()
+        timer = StageTimer()
         await asyncio.to_thread(self.tenants.require, tenant)
         ts = await asyncio.to_thread(self.tenants.settings, tenant)
         citations: list[Citation] = []
@@ -406,7 +364,7 @@ class AnswerPipeline:
                 partial(self.retriever.search, mode=mode), tenant, question, k
             )
             titles, texts = [h.chunk.title for h in hits], [h.chunk.text for h in hits]
-            citations = [_citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
+            citations = [citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
         timer.lap("retrieval")
         safe = await self._protect(tenant, question, [answer, *titles, *texts])
         safe_answer, rest = safe.chunks[0], safe.chunks[1:]
@@ -426,57 +384,3 @@ class AnswerPipeline:
             privacy=PrivacySummary(entities=safe.entities),
             timings_ms=timer.done(),
         )
-
-
-def fit_context(
-    question: str, hits: list[Hit], history: Sequence[Message], budget_chars: int
-) -> tuple[list[Hit], list[Message]]:
-    """Keep the prompt inside the model's window: the oldest chat turns go first, then the
-    lowest-ranked chunks (the best one always stays). A caller asking for top_k 50 or with a
-    long conversation gets an answer from what fits, not an error from the LLM server."""
-    turns = list(history)
-    size = len(question) + sum(len(h.chunk.title) + len(h.chunk.text) for h in hits)
-    size += sum(len(m["content"]) for m in turns)
-    while turns and size > budget_chars:
-        size -= len(turns.pop(0)["content"])
-    kept = list(hits)
-    while len(kept) > 1 and size > budget_chars:
-        dropped = kept.pop()
-        size -= len(dropped.chunk.title) + len(dropped.chunk.text)
-    return kept, turns
-
-
-def _citation(source: int, hit: Hit, *, cited: bool) -> Citation:
-    c = hit.chunk
-    return Citation(
-        source=source,
-        document_id=c.doc_id,
-        title=c.title,
-        chunk_id=c.chunk_id,
-        score=round(hit.score, 4),
-        snippet=c.text[:SNIPPET_CHARS],
-        cited=cited,
-    )
-
-
-def restore_unsupported(trust: TrustResult, answer: str, vault: Vault) -> TrustResult:
-    """Unsupported sentences were found in the pseudonymized answer: name them, and their
-    offsets, in the answer the user sees."""
-    fixed, at = [], 0
-    for s in trust.unsupported:
-        text = vault.restore(s.text)
-        start = answer.find(text, at)
-        start = start if start >= 0 else s.start
-        fixed.append(s.model_copy(update={"text": text, "start": start, "end": start + len(text)}))
-        at = start + len(text)
-    return trust.model_copy(update={"unsupported": fixed})
-
-
-def cache_salt(tenant: str) -> str:
-    """A per-tenant salt so vLLM's prefix cache never shares entries across tenants."""
-    return hashlib.sha256(f"ragtrust-tenant:{tenant}".encode()).hexdigest()[:32]
-
-
-def _masked(quotes: Sequence[Quote], safe: Protected) -> tuple[Quote, ...]:
-    """Quotes as the audit log may keep them: their text with the placeholders the LLM saw."""
-    return tuple(q.model_copy(update={"text": safe.mask(q.text)}) for q in quotes)

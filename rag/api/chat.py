@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api.streaming import StreamHooks, error_payload, guarded, sse
 from rag.core.errors import InvalidRequest, NotFound, RagtrustError
+from rag.exchange import Outcome
 from rag.llm.client import Message
-from rag.pipeline import Outcome
 from rag.protocol import (
     AnswerMode,
     AnswerRequest,

@@ -17,8 +17,8 @@ from typing import Any
 from audit.log import AuditLog
 from audit.records import AuditEvent, AuditQuote
 from rag.api.observability import Metrics
+from rag.exchange import Outcome, Prepared
 from rag.keys import Principal
-from rag.pipeline import Outcome, Prepared
 
 log = logging.getLogger("ragtrust.audit")
 

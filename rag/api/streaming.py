@@ -13,7 +13,7 @@ from contextlib import aclosing
 from typing import Any, Protocol
 
 from rag.core.errors import RagtrustError
-from rag.pipeline import Outcome
+from rag.exchange import Outcome
 
 log = logging.getLogger("ragtrust.stream")
 

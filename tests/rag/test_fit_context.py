@@ -3,7 +3,7 @@ then the lowest-ranked chunks, never the best chunk."""
 
 from __future__ import annotations
 
-from rag.pipeline import fit_context
+from rag.exchange import fit_context
 from retrieval.types import Chunk, Hit
 
 
