@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import track
 
 from rag.core.settings import Settings
+from rag.core.types import RETRIEVAL_MODES, RetrievalMode
 from retrieval.beir import TENANT, index_corpus, run_queries
 from retrieval.build import build_retriever
 from retrieval.embeddings import SentenceTransformerEmbedder
@@ -35,16 +36,14 @@ from retrieval.retriever import Retriever
 from retrieval.store import IndexStore, Snapshot
 from retrieval.types import Chunk
 
-MODES = ("hybrid", "dense", "bm25")
-
 
 def latency(
-    retriever: Retriever, snap: Snapshot, queries: Iterable[str], mode: str
+    retriever: Retriever, snap: Snapshot, queries: Iterable[str], mode: RetrievalMode
 ) -> dict[str, float]:
     times = []
     for q in queries:
         t0 = time.perf_counter()
-        retriever.rank(snap, q, 10, mode=mode)  # type: ignore[arg-type]
+        retriever.rank(snap, q, 10, mode=mode)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     return {"p50_ms": round(statistics.median(times), 2),
@@ -111,13 +110,13 @@ def run(settings: Settings, data: Path, console: Console, n_queries: int = 300) 
         result["ingest"] |= ingest_floor(session.snapshot.chunks, data / "corpus.jsonl",
                                          session.ingest_s)  # fmt: skip
         result["quality"] = {}
-        for mode in MODES:
-            _, summary = run_queries(session, queries, qrels, mode, console)  # type: ignore[arg-type]
+        for mode in RETRIEVAL_MODES:
+            _, summary = run_queries(session, queries, qrels, mode, console)
             result["quality"][mode] = {k: summary[k] for k in ("ndcg@10", "recall@100", "mrr@10")}
         sample = [q for q in list(queries.values()) if q][:n_queries]
         snap = session.snapshot
         result["latency"] = {f"{len(snap.chunks)}": {
-            m: latency(session.retriever, snap, sample, m) for m in MODES}}  # fmt: skip
+            m: latency(session.retriever, snap, sample, m) for m in RETRIEVAL_MODES}}  # fmt: skip
         texts = [c.indexed_text for c in snap.chunks[:256]]
         result["embedding"] = embed_speed(settings, texts)
         with tempfile.TemporaryDirectory() as tmp:
@@ -130,7 +129,7 @@ def run(settings: Settings, data: Path, console: Console, n_queries: int = 300) 
                 assert big is not None
                 retriever = replace_store(session.retriever, store)
                 rows: dict[str, Any] = {"build_s": round(build_s, 1)}
-                for m in MODES:
+                for m in RETRIEVAL_MODES:
                     shown = track(sample, console=console, description=f"{kind} {m}",
                                   transient=True)  # fmt: skip
                     rows[m] = latency(retriever, big, shown, m)

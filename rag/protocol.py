@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.core.types import RetrievalMode
 from trust.presets import PresetName as TrustPreset
 from trust.scorer import TrustResult
 
@@ -30,7 +31,7 @@ class SearchFilters(_Request):
 class AnswerRequest(_Request):
     question: str = Field(..., min_length=1, description="The user's question.")
     top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve.")
-    mode: Literal["hybrid", "dense", "bm25"] | None = Field(
+    mode: RetrievalMode | None = Field(
         None, description="Retrieval mode (default: the service's, hybrid)."
     )
     filters: SearchFilters | None = None

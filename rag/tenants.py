@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rag.core.db import Base
 from rag.core.errors import InvalidRequest, UnknownTenant
+from rag.core.types import RetrievalMode
 from trust.presets import PresetName
 
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -56,7 +57,7 @@ class TenantSettings(BaseModel):
 
     trust_preset: PresetName | None = None
     trust_threshold: float | None = Field(None, ge=0.0, le=1.0)
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] | None = None
+    retrieval_mode: RetrievalMode | None = None
     top_k: int | None = Field(None, ge=1, le=50)
     answer_mode: Literal["extractive", "generative", "auto"] | None = None
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, TypeAlias
 
-Mode = Literal["hybrid", "dense", "bm25"]
+from rag.core.types import RetrievalMode
+
+Mode: TypeAlias = RetrievalMode
 
 
 @dataclass(frozen=True)

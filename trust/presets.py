@@ -4,9 +4,10 @@ the logprob signals cost one prefill-only request each; grounding costs nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
-PresetName = Literal["off", "fast", "balanced", "thorough"]
+from rag.core.types import PresetName
+
 PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
 
 

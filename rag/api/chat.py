@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api.streaming import StreamHooks, error_payload, guarded, sse
 from rag.core.errors import InvalidRequest, NotFound, RagtrustError
+from rag.core.types import RetrievalMode
 from rag.exchange import Outcome
 from rag.llm.client import Message
 from rag.protocol import (
@@ -67,7 +68,7 @@ class RagOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     top_k: int | None = Field(None, ge=1, le=50)
-    mode: Literal["hybrid", "dense", "bm25"] | None = None
+    mode: RetrievalMode | None = None
     filters: SearchFilters | None = None
     trust_preset: TrustPreset | None = None
     answer_mode: AnswerMode | None = None

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+
+from rag.cli.console import console, out
+from rag.core.types import RETRIEVAL_MODES
 
 eval_app = typer.Typer(help="Evaluations on labelled data.", no_args_is_help=True)
-
-console = Console(stderr=True)
-out = Console()
 
 
 # --- trust (issue 4) --------------------------------------------------------------------
@@ -175,12 +174,12 @@ def eval_retrieval(
     from retrieval.beir import index_corpus, run_queries
     from retrieval.evaluate import load_qrels, load_queries
 
-    if mode not in ("hybrid", "dense", "bm25"):
+    if mode not in RETRIEVAL_MODES:
         raise typer.BadParameter("--mode is hybrid, dense or bm25")
     labels = load_qrels(qrels)
     questions = load_queries(queries)
     with index_corpus(corpus, console) as session:
-        results, result = run_queries(session, questions, labels, mode, console)  # type: ignore[arg-type]
+        results, result = run_queries(session, questions, labels, mode, console)
     if output is not None:
         with output.open("w", encoding="utf-8") as f:
             for r in results:

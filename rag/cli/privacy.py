@@ -7,14 +7,12 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+
+from rag.cli.console import console, out
 
 privacy_app = typer.Typer(help="PII protection (Presidio).", no_args_is_help=True)
 policy_app = typer.Typer(help="A tenant's privacy policy.", no_args_is_help=True)
 privacy_app.add_typer(policy_app, name="policy")
-
-console = Console(stderr=True)
-out = Console()
 
 
 @privacy_app.command("redact")

@@ -11,6 +11,7 @@ from rich.table import Table
 from rag.cli.console import console, fail, out
 from rag.core.errors import RagtrustError
 from rag.core.settings import get_settings
+from rag.core.types import RetrievalMode
 from rag.keys import Role
 from trust.presets import PresetName
 
@@ -48,7 +49,7 @@ def tenants_set(
         float | None, typer.Option(help="Answers scored below are flagged.")
     ] = None,
     retrieval_mode: Annotated[
-        Literal["hybrid", "dense", "bm25"] | None, typer.Option(help="Default retrieval mode.")
+        RetrievalMode | None, typer.Option(help="Default retrieval mode.")
     ] = None,
     top_k: Annotated[int | None, typer.Option(help="Chunks given to the model.")] = None,
     answer_mode: Annotated[

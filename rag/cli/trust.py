@@ -11,17 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rag.cli.console import console, out
 from rag.core.settings import get_settings
 
 if TYPE_CHECKING:
     from trust.scorer import TrustScorer
 
 trust_app = typer.Typer(help="Trust scoring: calibration.", no_args_is_help=True)
-console = Console(stderr=True)
-out = Console()
 T = TypeVar("T")
 EVAL_LLM_TIMEOUT_S = 900.0
 

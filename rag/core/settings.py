@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.core.entities import DEFAULT_ENTITIES, Action
+from rag.core.types import PresetName, RetrievalMode
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
         description="onnx-int8: the same model with int8 weights under ONNX Runtime, ~2.6x "
         "faster ingestion on CPU; torch: the fp32 sentence-transformers model.",
     )
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid")
+    retrieval_mode: RetrievalMode = Field("hybrid")
     retrieval_candidates: int = Field(
         100, ge=10, le=2000, description="Candidates each retriever hands to fusion."
     )
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     )
 
     # Trust (issue 4): per-request preset and per-tenant threshold override these defaults.
-    trust_preset: Literal["off", "fast", "balanced", "thorough"] = Field(
+    trust_preset: PresetName = Field(
         "balanced", description="Default trust preset: which signals each answer pays for."
     )
     trust_threshold: float = Field(
