@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from privacy.analyzer import Detection, PiiAnalyzer
 from privacy.vault import Vault
 from rag.core.entities import DEFAULT_ENTITIES, SUPPORTED_ENTITIES, Action
+from rag.core.settings import Settings
 
 
 class PiiBlockedError(Exception):
@@ -55,6 +56,20 @@ class PrivacyPolicy:
     default_threshold: float = 0.4
     thresholds: Mapping[str, float] = field(default_factory=dict)
     actions: Mapping[str, Action] = field(default_factory=dict)
+
+    @classmethod
+    def for_tenant(
+        cls, settings: Settings, overrides: Mapping[str, object] | None = None
+    ) -> PrivacyPolicy:
+        """The service's defaults (``RAGTRUST_PRIVACY_*``) with a tenant's stored overrides
+        (``ragtrust privacy policy set``) on top: what the service and the CLI both apply."""
+        base = cls(
+            entities=tuple(settings.privacy_entities),
+            default_threshold=settings.privacy_score_threshold,
+            thresholds=settings.privacy_thresholds,
+            actions=settings.privacy_actions,
+        )
+        return base.merged(PolicyOverrides.model_validate(overrides) if overrides else None)
 
     def detection_key(self) -> tuple[object, ...]:
         """What decides the detections (not the actions): a cache key."""

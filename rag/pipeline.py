@@ -15,7 +15,7 @@ from functools import partial
 from typing import Literal
 
 from privacy.analyzer import PiiAnalyzer
-from privacy.policy import PiiBlockedError, PolicyOverrides, PrivacyGuard, PrivacyPolicy, Protected
+from privacy.policy import PiiBlockedError, PrivacyGuard, PrivacyPolicy, Protected
 from privacy.stream import StreamRestorer
 from privacy.vault import Vault
 from rag.citations import cited_indices
@@ -84,15 +84,7 @@ class AnswerPipeline:
         )
 
     def privacy_policy(self, tenant: str) -> PrivacyPolicy:
-        s = self.settings
-        base = PrivacyPolicy(
-            entities=tuple(s.privacy_entities),
-            default_threshold=s.privacy_score_threshold,
-            thresholds=s.privacy_thresholds,
-            actions=s.privacy_actions,
-        )
-        overrides = self.tenants.privacy_overrides(tenant)
-        return base.merged(PolicyOverrides.model_validate(overrides) if overrides else None)
+        return PrivacyPolicy.for_tenant(self.settings, self.tenants.privacy_overrides(tenant))
 
     async def _protect(self, tenant: str, question: str, texts: list[str]) -> Protected:
         if self.privacy is None:

@@ -27,18 +27,12 @@ def redact(
     from rag.core.settings import get_settings
 
     settings = get_settings()
-    policy = PrivacyPolicy(
-        entities=tuple(settings.privacy_entities),
-        default_threshold=settings.privacy_score_threshold,
-        thresholds=settings.privacy_thresholds,
-        actions=settings.privacy_actions,
-    )
+    overrides = None
     if tenant:
-        from privacy.policy import PolicyOverrides
         from rag.runtime import build_tenants
 
         overrides = build_tenants(settings).privacy_overrides(tenant)
-        policy = policy.merged(PolicyOverrides.model_validate(overrides) if overrides else None)
+    policy = PrivacyPolicy.for_tenant(settings, overrides)
     with console.status("loading the PII analyzer ..."):
         guard = PrivacyGuard(PiiAnalyzer())
     try:
