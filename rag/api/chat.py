@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.api.streaming import StreamHooks, error_payload, guarded, sse
+from rag.api.errors import error_payload
+from rag.api.streaming import StreamHooks, guarded, sse
 from rag.core.errors import InvalidRequest, NotFound, RagtrustError
 from rag.core.types import RetrievalMode
 from rag.exchange import Outcome

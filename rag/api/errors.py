@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,14 +40,17 @@ def error_response(
     type_: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {
-        "error": {
-            "message": message,
-            "type": type_ or _STATUS_TYPES.get(status, "server_error"),
-            "code": code,
-        }
-    }
+    body = envelope(message, code, type_ or _STATUS_TYPES.get(status, "server_error"))
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def envelope(message: str, code: str, type_: str) -> dict[str, Any]:
+    """The body of every error: a JSON response's, and a stream's error event's."""
+    return {"error": {"message": message, "type": type_, "code": code}}
+
+
+def error_payload(exc: RagtrustError) -> dict[str, Any]:
+    return envelope(exc.message, exc.code, exc.type)
 
 
 async def _ragtrust_error(request: Request, exc: Exception) -> JSONResponse:

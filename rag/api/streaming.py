@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any, Protocol
 
+from rag.api.errors import error_payload
 from rag.core.errors import RagtrustError
 from rag.exchange import Outcome
 
@@ -55,10 +56,6 @@ async def guarded(
 def sse(data: Any, event: str | None = None) -> bytes:
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-def error_payload(exc: RagtrustError) -> dict[str, Any]:
-    return {"error": {"message": exc.message, "type": exc.type, "code": exc.code}}
 
 
 def as_ragtrust_error(exc: Exception, request_id: str) -> RagtrustError:
