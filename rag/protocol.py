@@ -28,8 +28,10 @@ class SearchFilters(_Request):
     sources: list[str] = Field(default_factory=list, description="Only documents from these.")
 
 
-class AnswerRequest(_Request):
-    question: str = Field(..., min_length=1, description="The user's question.")
+class AnswerOptions(_Request):
+    """How to answer: the options of ``/v1/answer``, and of the chat endpoint's ``ragtrust``
+    object."""
+
     top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve.")
     mode: RetrievalMode | None = Field(
         None, description="Retrieval mode (default: the service's, hybrid)."
@@ -45,6 +47,10 @@ class AnswerRequest(_Request):
         description="extractive (quote the sources), generative (the LLM writes the answer) "
         "or auto (default: the tenant's, then the service's RAGTRUST_ANSWER_MODE).",
     )
+
+
+class AnswerRequest(AnswerOptions):
+    question: str = Field(..., min_length=1, description="The user's question.")
     stream: bool = Field(
         False,
         description="Server-sent events: `delta` events with the answer's text as it is "

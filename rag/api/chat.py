@@ -19,21 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from rag.api.errors import error_payload
 from rag.api.streaming import StreamHooks, guarded, sse
 from rag.core.errors import InvalidRequest, NotFound, RagtrustError
-from rag.core.types import RetrievalMode
 from rag.exchange import Outcome
 from rag.llm.client import Message
 from rag.protocol import (
-    AnswerMode,
+    AnswerOptions,
     AnswerRequest,
     AnswerResponse,
     Citation,
     Cost,
     PrivacySummary,
     Quote,
-    SearchFilters,
     Usage,
 )
-from trust.presets import PresetName as TrustPreset
 from trust.scorer import TrustResult
 
 MODEL_ID = "ragtrust"
@@ -63,16 +60,8 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class RagOptions(BaseModel):
+class RagOptions(AnswerOptions):
     """ragtrust's own request options, in a ``ragtrust`` object (``extra_body`` in openai)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    top_k: int | None = Field(None, ge=1, le=50)
-    mode: RetrievalMode | None = None
-    filters: SearchFilters | None = None
-    trust_preset: TrustPreset | None = None
-    answer_mode: AnswerMode | None = None
 
 
 class ChatCompletionRequest(BaseModel):
