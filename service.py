@@ -66,15 +66,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         preload = asyncio.create_task(readiness.preload(tenants, retriever))
         precision = settings.llm_precision if settings.embedded_llm else None
         app.state.ragtrust = AppState(
-            settings,
-            AnswerPipeline(settings, tenants, retriever, llm),
-            llm,
-            DocumentManager(settings, tenants, retriever),
-            build_keys(settings, engine),
-            KeyRateLimiter(settings.rate_limit),
-            readiness,
-            audit,
-            Recorder(audit, metrics, llm.model, precision),
+            settings=settings,
+            pipeline=AnswerPipeline(settings, tenants, retriever, llm),
+            llm=llm,
+            documents=DocumentManager(settings, tenants, retriever),
+            keys=build_keys(settings, engine),
+            rate_limiter=KeyRateLimiter(settings.rate_limit),
+            readiness=readiness,
+            audit=audit,
+            recorder=Recorder(audit, metrics, llm.model, precision),
         )
         log.info(banner(settings.host, settings.port))
         yield

@@ -21,8 +21,10 @@ from rag.llm.client import LLMClient
 from rag.pipeline import AnswerPipeline
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class AppState:
+    """What the routes share, built once by the service's lifespan (by name: nine parts)."""
+
     settings: Settings
     pipeline: AnswerPipeline
     llm: LLMClient
