@@ -21,6 +21,7 @@ from privacy.vault import Vault
 from rag.citations import cited_indices
 from rag.core.errors import InvalidRequest, PiiBlocked
 from rag.core.settings import Settings
+from rag.core.types import RetrievalMode
 from rag.cost import Prices, Spend, price
 from rag.exchange import (
     Outcome,
@@ -49,7 +50,7 @@ from rag.protocol import (
 from rag.quoting import Chosen, QuoteAnswerer, generative_quotes
 from rag.tenants import TenantRegistry, TenantSettings
 from retrieval.retriever import Retriever
-from retrieval.types import Filters
+from retrieval.types import Filters, Hit
 from trust.presets import PresetName
 from trust.scorer import TrustResult, TrustScorer
 
@@ -110,19 +111,13 @@ class AnswerPipeline:
         question) surface here, before a streamed response has started."""
         question = self._question(req.question)
         timer = StageTimer()
-        await asyncio.to_thread(self.tenants.require, tenant)
-        ts = await asyncio.to_thread(self.tenants.settings, tenant)
-        s = self.settings
-        k = req.top_k or ts.top_k or s.top_k
-        mode = req.mode or ts.retrieval_mode or s.retrieval_mode
+        ts = await self._tenant_settings(tenant)
         filters = (
             Filters(frozenset(req.filters.document_ids), frozenset(req.filters.sources))
             if req.filters
             else None
         )
-        hits = await asyncio.to_thread(
-            partial(self.retriever.search, mode=mode, filters=filters), tenant, question, k
-        )
+        hits = await self._search(tenant, question, ts, req.top_k, req.mode, filters)
         timer.lap("retrieval")
         hits, history = fit_context(question, hits, history, self._context_chars)
         # Titles and earlier chat turns go to the model too, so they are protected alike.
@@ -131,13 +126,14 @@ class AnswerPipeline:
             tenant, question, [h.chunk.title for h in hits] + [h.chunk.text for h in hits] + turns
         )
         n = len(hits)
-        sources = [Source(t, c) for t, c in zip(safe.chunks[:n], safe.chunks[n : 2 * n],
-                                                 strict=True)]  # fmt: skip
+        sources = _sources(safe.chunks[:n], safe.chunks[n : 2 * n])
         safe_history = [{**m, "content": c} for m, c in zip(history, safe.chunks[2 * n :],
                                                               strict=True)]  # fmt: skip
         timer.lap("privacy")
         preset, threshold = self._trust_choice(ts, req.trust_preset)
-        answer_mode = self._answer_mode(req.answer_mode or ts.answer_mode or s.answer_mode)
+        answer_mode = self._answer_mode(
+            req.answer_mode or ts.answer_mode or self.settings.answer_mode
+        )
         return Prepared(
             request_id=request_id,
             hits=hits,
@@ -153,6 +149,21 @@ class AnswerPipeline:
             answer_mode=answer_mode,
             question=question,
         )
+
+    async def _tenant_settings(self, tenant: str) -> TenantSettings:
+        """The tenant's own settings; an unknown tenant fails here, before any work."""
+        await asyncio.to_thread(self.tenants.require, tenant)
+        return await asyncio.to_thread(self.tenants.settings, tenant)
+
+    async def _search(
+        self, tenant: str, question: str, ts: TenantSettings, top_k: int | None,
+        mode: RetrievalMode | None = None, filters: Filters | None = None,
+    ) -> list[Hit]:  # fmt: skip
+        """Retrieval with the request's k and mode, else the tenant's, else the service's."""
+        k = top_k or ts.top_k or self.settings.top_k
+        mode = mode or ts.retrieval_mode or self.settings.retrieval_mode
+        search = partial(self.retriever.search, mode=mode, filters=filters)
+        return await asyncio.to_thread(search, tenant, question, k)
 
     def _answer_mode(self, mode: AnswerMode) -> Literal["extractive", "generative"]:
         """``auto`` quotes on the embedded 135M model (which answers SQuAD 0.25 right when it
@@ -344,24 +355,18 @@ class AnswerPipeline:
         if not answer:
             raise InvalidRequest("the answer must not be blank")
         timer = StageTimer()
-        await asyncio.to_thread(self.tenants.require, tenant)
-        ts = await asyncio.to_thread(self.tenants.settings, tenant)
+        ts = await self._tenant_settings(tenant)
         citations: list[Citation] = []
         if req.context is not None:
             titles, texts = [""] * len(req.context), list(req.context)
         else:
-            k = req.top_k or ts.top_k or self.settings.top_k
-            mode = ts.retrieval_mode or self.settings.retrieval_mode
-            hits = await asyncio.to_thread(
-                partial(self.retriever.search, mode=mode), tenant, question, k
-            )
+            hits = await self._search(tenant, question, ts, req.top_k)
             titles, texts = [h.chunk.title for h in hits], [h.chunk.text for h in hits]
             citations = [citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
         timer.lap("retrieval")
         safe = await self._protect(tenant, question, [answer, *titles, *texts])
         safe_answer, rest = safe.chunks[0], safe.chunks[1:]
-        sources = [Source(t, c) for t, c in zip(rest[: len(titles)], rest[len(titles) :],
-                                                 strict=True)]  # fmt: skip
+        sources = _sources(rest[: len(titles)], rest[len(titles) :])
         timer.lap("privacy")
         preset, threshold = self._trust_choice(ts, req.trust_preset)
         trust = await self.trust.score(
@@ -376,3 +381,8 @@ class AnswerPipeline:
             privacy=PrivacySummary(entities=safe.entities),
             timings_ms=timer.done(),
         )
+
+
+def _sources(titles: Sequence[str], texts: Sequence[str]) -> list[Source]:
+    """The prompt's numbered sources from the protected titles and texts."""
+    return [Source(t, c) for t, c in zip(titles, texts, strict=True)]
