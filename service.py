@@ -19,7 +19,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from audit.log import AuditLog
 from rag.api import audit_routes, chat
 from rag.api import errors as http_errors
 from rag.api.auth import Answerer, Reader, RecordDep, Writer, bearer, record_failure
@@ -27,14 +26,11 @@ from rag.api.chat import ChatCompletion, ChatCompletionRequest
 from rag.api.deps import AppState, DocumentsDep, PipelineDep, StateDep
 from rag.api.middleware import limits
 from rag.api.observability import Metrics, ObservabilityMiddleware
-from rag.api.ratelimit import KeyRateLimiter
 from rag.api.readiness import Readiness
-from rag.api.recorder import Recorder
 from rag.api.streaming import answer_events
 from rag.core.errors import Unauthorized
 from rag.core.settings import get_settings
-from rag.documents import DocumentManager, Upload
-from rag.pipeline import AnswerPipeline
+from rag.documents import Upload
 from rag.protocol import (
     ERROR_RESPONSES,
     SSE_RESPONSE,
@@ -48,8 +44,7 @@ from rag.protocol import (
     ScoreRequest,
     ScoreResponse,
 )
-from rag.runtime import build_engine, build_keys, build_tenants, llm_client
-from retrieval.build import build_retriever
+from rag.runtime import components
 
 log = logging.getLogger("ragtrust")
 
@@ -57,25 +52,10 @@ log = logging.getLogger("ragtrust")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    engine = build_engine(settings)
-    tenants = build_tenants(settings, engine)
-    retriever = await asyncio.to_thread(build_retriever, settings)
-    audit = AuditLog.from_settings(settings, engine)
-    async with llm_client(settings) as llm:
-        readiness = Readiness(llm, engine)
-        preload = asyncio.create_task(readiness.preload(tenants, retriever))
-        precision = settings.llm_precision if settings.embedded_llm else None
-        app.state.ragtrust = AppState(
-            settings=settings,
-            pipeline=AnswerPipeline(settings, tenants, retriever, llm),
-            llm=llm,
-            documents=DocumentManager(settings, tenants, retriever),
-            keys=build_keys(settings, engine),
-            rate_limiter=KeyRateLimiter(settings.rate_limit),
-            readiness=readiness,
-            audit=audit,
-            recorder=Recorder(audit, metrics, llm.model, precision),
-        )
+    async with components(settings) as parts:
+        readiness = Readiness(parts.llm, parts.engine)
+        preload = asyncio.create_task(readiness.preload(parts.tenants, parts.retriever))
+        app.state.ragtrust = AppState.build(parts, metrics, readiness)
         log.info(banner(settings.host, settings.port))
         yield
         preload.cancel()

@@ -1,6 +1,8 @@
-"""Building the service's components from settings, and owning the embedded LLM's lifetime.
+"""The composition root: the service's components built from settings, and the embedded
+LLM's lifetime owned here.
 
-Shared by the HTTP service and the CLI so both wire the same pieces the same way.
+Shared by the HTTP service, the CLI and the evaluations so all wire the same pieces the same
+way.
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from audit.log import AuditLog
 from rag.core.settings import Settings
 from rag.db import make_engine
+from rag.documents import DocumentManager
 from rag.keys import KeyStore
 from rag.llm import server as llm_server
 from rag.llm.client import LLMClient, OpenAICompatibleClient
+from rag.pipeline import AnswerPipeline
 from rag.tenants import SqlTenantRegistry
+from retrieval.build import build_retriever
+from retrieval.retriever import Retriever
 
 log = logging.getLogger("ragtrust")
 
@@ -56,3 +64,34 @@ async def llm_client(settings: Settings) -> AsyncIterator[LLMClient]:
         await client.aclose()
         if server is not None:
             await asyncio.to_thread(server.stop)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Everything the service answers with, built once from settings."""
+
+    settings: Settings
+    engine: Engine
+    tenants: SqlTenantRegistry
+    retriever: Retriever
+    llm: LLMClient
+    pipeline: AnswerPipeline
+    documents: DocumentManager
+    keys: KeyStore
+    audit: AuditLog
+
+
+@asynccontextmanager
+async def components(settings: Settings) -> AsyncIterator[Components]:
+    """The service's components, the LLM started for as long as they are in use."""
+    engine = build_engine(settings)
+    tenants = build_tenants(settings, engine)
+    retriever = await asyncio.to_thread(build_retriever, settings)
+    audit = AuditLog.from_settings(settings, engine)
+    async with llm_client(settings) as llm:
+        yield Components(
+            settings=settings, engine=engine, tenants=tenants, retriever=retriever, llm=llm,
+            pipeline=AnswerPipeline(settings, tenants, retriever, llm),
+            documents=DocumentManager(settings, tenants, retriever),
+            keys=build_keys(settings, engine), audit=audit,
+        )  # fmt: skip

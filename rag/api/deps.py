@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from audit.log import AuditLog
+from rag.api.observability import Metrics
 from rag.api.ratelimit import KeyRateLimiter
 from rag.api.readiness import Readiness
 from rag.api.recorder import Recorder
@@ -19,6 +20,7 @@ from rag.documents import DocumentManager
 from rag.keys import KeyStore
 from rag.llm.client import LLMClient
 from rag.pipeline import AnswerPipeline
+from rag.runtime import Components
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +36,18 @@ class AppState:
     readiness: Readiness
     audit: AuditLog
     recorder: Recorder
+
+    @classmethod
+    def build(cls, parts: Components, metrics: Metrics, readiness: Readiness) -> AppState:
+        """The components, with what the HTTP layer adds: rate limits, readiness, the
+        per-request audit record."""
+        s = parts.settings
+        precision = s.llm_precision if s.embedded_llm else None
+        return cls(
+            settings=s, pipeline=parts.pipeline, llm=parts.llm, documents=parts.documents,
+            keys=parts.keys, rate_limiter=KeyRateLimiter(s.rate_limit), readiness=readiness,
+            audit=parts.audit, recorder=Recorder(parts.audit, metrics, parts.llm.model, precision),
+        )  # fmt: skip
 
 
 def get_state(request: Request) -> AppState:
