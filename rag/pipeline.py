@@ -87,17 +87,28 @@ class AnswerPipeline:
     def privacy_policy(self, tenant: str) -> PrivacyPolicy:
         return PrivacyPolicy.for_tenant(self.settings, self.tenants.privacy_overrides(tenant))
 
-    async def _protect(self, tenant: str, question: str, texts: list[str]) -> Protected:
+    async def _protect(
+        self, tenant: str, question: str, *groups: Sequence[str]
+    ) -> tuple[Protected, list[list[str]]]:
+        """The question and every group of texts protected with one vault (the same value
+        gets the same placeholder everywhere); each group comes back as it went in."""
+        texts = [t for group in groups for t in group]
         if self.privacy is None:
-            return Protected(question, texts, Vault(), {})
-        policy = await asyncio.to_thread(self.privacy_policy, tenant)
-        try:
-            return await asyncio.to_thread(self.privacy.protect, question, texts, policy)
-        except PiiBlockedError as exc:
-            raise PiiBlocked(
-                f"the question contains {', '.join(exc.types)}, which this tenant does not "
-                "accept; remove it and ask again"
-            ) from None
+            safe = Protected(question, texts, Vault(), {})
+        else:
+            policy = await asyncio.to_thread(self.privacy_policy, tenant)
+            try:
+                safe = await asyncio.to_thread(self.privacy.protect, question, texts, policy)
+            except PiiBlockedError as exc:
+                raise PiiBlocked(
+                    f"the question contains {', '.join(exc.types)}, which this tenant does not "
+                    "accept; remove it and ask again"
+                ) from None
+        parts, at = [], 0
+        for group in groups:
+            parts.append(safe.chunks[at : at + len(group)])
+            at += len(group)
+        return safe, parts
 
     async def prepare(
         self,
@@ -121,14 +132,12 @@ class AnswerPipeline:
         timer.lap("retrieval")
         hits, history = fit_context(question, hits, history, self._context_chars)
         # Titles and earlier chat turns go to the model too, so they are protected alike.
-        turns = [m["content"] for m in history]
-        safe = await self._protect(
-            tenant, question, [h.chunk.title for h in hits] + [h.chunk.text for h in hits] + turns
-        )
-        n = len(hits)
-        sources = _sources(safe.chunks[:n], safe.chunks[n : 2 * n])
-        safe_history = [{**m, "content": c} for m, c in zip(history, safe.chunks[2 * n :],
-                                                              strict=True)]  # fmt: skip
+        safe, (titles, texts, turns) = await self._protect(
+            tenant, question, [h.chunk.title for h in hits], [h.chunk.text for h in hits],
+            [m["content"] for m in history],
+        )  # fmt: skip
+        sources = _sources(titles, texts)
+        safe_history = [{**m, "content": c} for m, c in zip(history, turns, strict=True)]
         timer.lap("privacy")
         preset, threshold = self._trust_choice(ts, req.trust_preset)
         answer_mode = self._answer_mode(
@@ -364,9 +373,10 @@ class AnswerPipeline:
             titles, texts = [h.chunk.title for h in hits], [h.chunk.text for h in hits]
             citations = [citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
         timer.lap("retrieval")
-        safe = await self._protect(tenant, question, [answer, *titles, *texts])
-        safe_answer, rest = safe.chunks[0], safe.chunks[1:]
-        sources = _sources(rest[: len(titles)], rest[len(titles) :])
+        safe, ([safe_answer], safe_titles, safe_texts) = await self._protect(
+            tenant, question, [answer], titles, texts
+        )
+        sources = _sources(safe_titles, safe_texts)
         timer.lap("privacy")
         preset, threshold = self._trust_choice(ts, req.trust_preset)
         trust = await self.trust.score(
