@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,17 +72,9 @@ def start_service(
     runs the product's default."""
     extra_env.setdefault("RAGTRUST_ANSWER_MODE", "generative")
     started = stack.start_service(data_dir, llm_base_url, llm_model, **extra_env)
-    proc = started.proc
-    service = Service(started.url, data_dir, started.env, started.log_path)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"service exited:\n{service.log()[-3000:]}")
-        try:
-            if httpx.get(f"{service.url}/healthz", timeout=2).status_code == 200:
-                return service, proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"service not up after 180 s:\n{service.log()[-3000:]}")
+    try:
+        started.wait_for("/healthz", timeout_s=180)
+    except RuntimeError:
+        started.proc.kill()
+        raise
+    return Service(started.url, data_dir, started.env, started.log_path), started.proc
