@@ -31,23 +31,6 @@ RESULTS = ROOT / "bench" / "results"
 BLOCK = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 DASH = "—"
 
-# For the Settings fields that have no Field description yet. A description in rag/core/settings.py
-# wins, and tests/test_docs.py then names the entry here to delete.
-FALLBACK_DESCRIPTIONS = {
-    "llm_startup_timeout_s": "Seconds the embedded vLLM server may take to become ready.",
-    "llm_max_model_len": "Context length (tokens) of the embedded vLLM server.",
-    "max_answer_tokens": "Longest answer, in tokens.",
-    "retrieval_mode": "Default retrieval mode.",
-    "chunk_overlap": "Characters shared by neighbouring chunks.",
-    "trust_sample_temperature": "Sampling temperature of the consistency samples.",
-    "cost_currency": "Currency of `cost`.",
-    "price_per_1k_completion_tokens": "Price per 1,000 completion tokens.",
-    "host": "Address the API binds to.",
-    "port": "Port of the API.",
-    "max_question_chars": "Longest question, in characters.",
-    "max_body_bytes": "Request body limit (uploads: MAX_DOCUMENT_BYTES).",
-}
-
 
 def num(value: float | None, places: int = 3) -> str:
     """Half-up rounding, as a reader rounds (Python's round(524.5) is 524)."""
@@ -336,7 +319,7 @@ def configuration() -> str:
             default = field.default_factory()  # type: ignore[call-arg]
         else:
             default = field.default
-        meaning = field.description or FALLBACK_DESCRIPTIONS.get(name, "")
+        meaning = field.description or ""
         if typing.get_origin(field.annotation) is typing.Literal:
             meaning += " One of " + ", ".join(f"`{v}`" for v in typing.get_args(field.annotation))
             meaning += "."

@@ -51,14 +51,18 @@ class Settings(BaseSettings):
     llm_python: Path = Field(
         ROOT / ".venv-llm" / "bin" / "python", description="Python of the vLLM virtualenv."
     )
-    llm_startup_timeout_s: float = Field(600.0, gt=0)
+    llm_startup_timeout_s: float = Field(
+        600.0, gt=0, description="Seconds the embedded vLLM server may take to become ready."
+    )
     llm_kv_cache_gib: int = Field(2, ge=1, description="VLLM_CPU_KVCACHE_SPACE of the server.")
-    llm_max_model_len: int = Field(4096, ge=512)
+    llm_max_model_len: int = Field(
+        4096, ge=512, description="Context length (tokens) of the embedded vLLM server."
+    )
     llm_compile: bool = Field(
         False,
         description="torch.compile the embedded model: ~20% faster decode, ~2 min slower start.",
     )
-    max_answer_tokens: int = Field(160, ge=16, le=2048)
+    max_answer_tokens: int = Field(160, ge=16, le=2048, description="Longest answer, in tokens.")
 
     # Retrieval
     embedding_model: str = Field("", description="SentenceTransformer path; empty = packaged.")
@@ -67,7 +71,7 @@ class Settings(BaseSettings):
         description="onnx-int8: the same model with int8 weights under ONNX Runtime, ~2.6x "
         "faster ingestion on CPU; torch: the fp32 sentence-transformers model.",
     )
-    retrieval_mode: RetrievalMode = Field("hybrid")
+    retrieval_mode: RetrievalMode = Field("hybrid", description="Default retrieval mode.")
     retrieval_candidates: int = Field(
         100, ge=10, le=2000, description="Candidates each retriever hands to fusion."
     )
@@ -80,7 +84,7 @@ class Settings(BaseSettings):
         description="Characters per chunk (~220 tokens: inside the embedding "
         "model's 256-token window, so no chunk text goes unembedded).",
     )
-    chunk_overlap: int = Field(100, ge=0)
+    chunk_overlap: int = Field(100, ge=0, description="Characters shared by neighbouring chunks.")
     top_k: int = Field(3, ge=1, le=50, description="Chunks given to the model.")
     answer_mode: Literal["extractive", "generative", "auto"] = Field(
         "extractive",
@@ -100,7 +104,9 @@ class Settings(BaseSettings):
     trust_samples: int = Field(
         5, ge=1, le=20, description="Stochastic samples (one n=k request) for self-consistency."
     )
-    trust_sample_temperature: float = Field(0.8, gt=0.0, le=2.0)
+    trust_sample_temperature: float = Field(
+        0.8, gt=0.0, le=2.0, description="Sampling temperature of the consistency samples."
+    )
     trust_sample_max_tokens: int = Field(
         32, ge=8, le=512, description="Length cap of each consistency sample."
     )
@@ -114,20 +120,24 @@ class Settings(BaseSettings):
     )
 
     # Cost: what each answer reports in `cost` (per token by default; per GPU-second if set).
-    cost_currency: str = Field("USD", max_length=8)
+    cost_currency: str = Field("USD", max_length=8, description="Currency of `cost`.")
     price_per_1k_prompt_tokens: float = Field(
         0.00002, ge=0, description="Default: what hosted APIs charge for a small Llama."
     )
-    price_per_1k_completion_tokens: float = Field(0.00005, ge=0)
+    price_per_1k_completion_tokens: float = Field(
+        0.00005, ge=0, description="Price per 1,000 completion tokens."
+    )
     price_per_gpu_second: float = Field(
         0.0, ge=0, description="When > 0, cost is LLM time x this (e.g. 0.00075 = $2.70/h)."
     )
 
     # API
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_question_chars: int = Field(4000, ge=10)
-    max_body_bytes: int = Field(1_000_000, ge=1024)
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, description="Port of the API.")
+    max_question_chars: int = Field(4000, ge=10, description="Longest question, in characters.")
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Request body limit (uploads: MAX_DOCUMENT_BYTES)."
+    )
     metrics_tenant_label: bool = Field(
         False, description="Label answer metrics by tenant (a series per tenant)."
     )
