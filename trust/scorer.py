@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -33,12 +33,10 @@ from rag.llm.client import Completion, LLMClient, Message, SampleCap, SamplingLL
 from rag.llm.prompts import Source, answer_messages, reflection_messages
 from trust import calibration as calibration_mod
 from trust.calibration import Calibration
-from trust.confidence import context_lift, token_confidence
-from trust.consistency import consistency
 from trust.grounding import ground
 from trust.presets import PRESETS, PresetName
 from trust.reflection import TOP_LOGPROBS, p_yes
-from trust.signals import Signals
+from trust.signals import Evidence, Need, compute, needs
 
 log = logging.getLogger("ragtrust.trust")
 T = TypeVar("T")
@@ -156,57 +154,54 @@ class TrustScorer:
         usage = TrustUsage()
         messages = answer_messages(question, sources)
         sampling = isinstance(self.llm, SamplingLLMClient)
-        # LLM calls only for the signals the calibration weighs for this preset.
-        paid = self.calibration.uses(spec.signals)
-        want_forced = (
-            sampling and answer_logprobs is None and bool({"confidence", "context_lift"} & paid)
-        )
-        want_bare = sampling and "context_lift" in paid
-        want_samples = samples is None and "consistency" in paid
-        want_grade = sampling and "reflection" in paid
+        # LLM calls only for what the signals the calibration weighs for this preset read.
+        wanted = needs(self.calibration.uses(spec.signals)) if sampling else set()
         head, cut = lift_head(answer)
         # Samples as long as the answer they are read against, once its length is known.
         cap = SampleCap()
         if answer_logprobs is not None:
             cap.answer_done(len(answer_logprobs))
-        jobs = await asyncio.gather(
-            self.draw_samples(messages, preset, cache_salt=cache_salt, cap=cap)
-            if want_samples else _done(list(samples or [])),
-            self._guard(self._forced(messages, answer, cache_salt, usage, cap))
-            if want_forced else _done(None),
-            self._guard(self._forced(answer_messages(question, []), head, cache_salt, usage))
-            if want_bare else _done(None),
-            self._guard(self._reflect(question, sources, answer, cache_salt, usage))
-            if want_grade else _done(None),
-        )  # fmt: skip
-        drawn, forced, bare, reflection = jobs
-        drawn = drawn or []
+        fetch: dict[Need, Callable[[], Awaitable[Any]]] = {
+            "samples": lambda: self.draw_samples(messages, preset, cache_salt=cache_salt, cap=cap),
+            "answer_logprobs": lambda: self._guard(
+                self._forced(messages, answer, cache_salt, usage, cap)
+            ),
+            "bare_logprobs": lambda: self._guard(
+                self._forced(answer_messages(question, []), head, cache_salt, usage)
+            ),
+            "grade": lambda: self._guard(
+                self._reflect(question, sources, answer, cache_salt, usage)
+            ),
+        }
+        given: dict[Need, Any] = {"samples": samples, "answer_logprobs": answer_logprobs}
+        todo = [n for n in fetch if n in wanted and given.get(n) is None]
+        got = dict(zip(todo, await asyncio.gather(*(fetch[n]() for n in todo)), strict=True))
+        drawn: list[Completion] = list(given["samples"] or got.get("samples") or [])
+        logprobs = given["answer_logprobs"]
         # Samples are trust's cost whoever drew them (the pipeline draws them beside the answer).
         if drawn:
             usage.requests += 1  # one n=k request, its prompt counted once
             usage.prompt_tokens += drawn[0].prompt_tokens
             usage.completion_tokens += sum(c.completion_tokens for c in drawn)
-        lps = list(answer_logprobs) if answer_logprobs is not None else forced
-
         grounding = ground(answer, question, [s.text for s in sources]) if spec.grounding else None
-        agreement = None
-        if "consistency" in paid and drawn:
-            texts = [c.text for c in drawn]
-            agreement = await asyncio.to_thread(consistency, answer, texts, question, self.embedder)
-        signals = Signals(
-            consistency=agreement.score if agreement else None,
-            grounding=grounding.score if grounding else None,
-            confidence=token_confidence(lps) if spec.confidence and lps else None,
-            context_lift=context_lift(forced or lps or [], bare, head=cut) if bare else None,
-            reflection=reflection,
+        evidence = Evidence(
+            question=question,
+            answer=answer,
+            samples=drawn,
+            answer_logprobs=list(logprobs) if logprobs is not None else got.get("answer_logprobs"),
+            bare_logprobs=got.get("bare_logprobs"),
+            head_cut=cut,
+            grade=got.get("grade"),
+            grounding=grounding,
         )
-        score = self.calibration.score(signals.available())
+        values = await compute(spec.signals, evidence, self.embedder)
+        score = self.calibration.score({k: v for k, v in values.items() if v is not None})
         return TrustResult(
             score=None if score is None else round(score, 4),
             flagged=score is not None and score < threshold,
             threshold=threshold,
             preset=preset,
-            signals=signals.as_dict(),
+            signals={k: None if v is None else round(v, 4) for k, v in values.items()},
             unsupported=[
                 UnsupportedSentence(
                     text=s.sentence.text,

@@ -1,10 +1,25 @@
-"""The signals trust fuses: each in [0, 1] (higher = more likely correct), or None when the
-preset did not ask for it or the backend cannot provide it. None is a normal state, never an
-error: calibration picks the model fitted on exactly the signals that are present."""
+"""The signals trust fuses, as a registry: each signal says which LLM results it reads and
+computes itself from them. The scorer asks the LLM for a result only when a signal the
+calibration weighs reads it, and at most once however many signals read it (the answer's
+logprobs feed both ``confidence`` and ``context_lift``) — the way Presidio's recognizers
+declare what they detect and the engine runs the ones a request asks for.
+
+Each value is in [0, 1] (higher = more likely correct), or None when the preset did not ask
+for it or the backend cannot provide it. None is a normal state, never an error: calibration
+picks the model fitted on exactly the signals that are present."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rag.core.embedder import Embedder
+from rag.llm.client import Completion
+from trust.confidence import context_lift, token_confidence
+from trust.consistency import consistency
+from trust.grounding import Grounding
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "consistency",
@@ -22,23 +37,110 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "vote",
 )
 
+Need = Literal["samples", "answer_logprobs", "bare_logprobs", "grade"]
+"""An LLM result a signal reads: k samples of the answer; the answer's token logprobs with
+the context (its own, or one prefill-only request); the same without the context; the
+model's yes/no grade of the answer."""
+
+
+@dataclass
+class Evidence:
+    """What one scoring call gathered before any signal is computed."""
+
+    question: str
+    answer: str
+    samples: list[Completion] = field(default_factory=list)
+    answer_logprobs: list[float] | None = None
+    bare_logprobs: list[float] | None = None
+    head_cut: bool = False
+    """Whether ``bare_logprobs`` price only the answer's opening (trust.scorer.lift_head)."""
+    grade: float | None = None
+    grounding: Grounding | None = None
+
 
 @dataclass(frozen=True)
-class Signals:
-    consistency: float | None = None
-    """Semantic agreement of the answer with k stochastic samples of it."""
-    grounding: float | None = None
-    """Support of the answer's weakest sentence by the context (lexical, not length)."""
-    confidence: float | None = None
-    """Geometric-mean token probability of the answer."""
-    context_lift: float | None = None
-    """How much more likely the context makes the answer's weakest tokens than the question
-    alone does."""
-    reflection: float | None = None
-    """The model's own P(yes) that the answer is correct given the context."""
+class Signal:
+    name: str
+    doc: str
+    reads: frozenset[Need]
+    compute: Callable[[Evidence, Embedder], Awaitable[float | None]]
 
-    def available(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
-    def as_dict(self) -> dict[str, float | None]:
-        return {k: (None if v is None else round(v, 4)) for k, v in asdict(self).items()}
+async def _consistency(ev: Evidence, embedder: Embedder) -> float | None:
+    if not ev.samples:
+        return None
+    texts = [c.text for c in ev.samples]
+    found = await asyncio.to_thread(consistency, ev.answer, texts, ev.question, embedder)
+    return found.score
+
+
+async def _grounding(ev: Evidence, embedder: Embedder) -> float | None:
+    return ev.grounding.score if ev.grounding else None
+
+
+async def _confidence(ev: Evidence, embedder: Embedder) -> float | None:
+    return token_confidence(ev.answer_logprobs) if ev.answer_logprobs else None
+
+
+async def _context_lift(ev: Evidence, embedder: Embedder) -> float | None:
+    if not ev.bare_logprobs:
+        return None
+    return context_lift(ev.answer_logprobs or [], ev.bare_logprobs, head=ev.head_cut)
+
+
+async def _reflection(ev: Evidence, embedder: Embedder) -> float | None:
+    return ev.grade
+
+
+SIGNALS: dict[str, Signal] = {
+    s.name: s
+    for s in (
+        Signal(
+            "consistency",
+            "Semantic agreement of the answer with k stochastic samples of it.",
+            frozenset({"samples"}),
+            _consistency,
+        ),
+        Signal(
+            "grounding",
+            "Support of the answer's weakest sentence by the context (lexical, not length).",
+            frozenset(),
+            _grounding,
+        ),
+        Signal(
+            "confidence",
+            "Geometric-mean token probability of the answer.",
+            frozenset({"answer_logprobs"}),
+            _confidence,
+        ),
+        Signal(
+            "context_lift",
+            "How much more likely the context makes the answer's weakest tokens than the "
+            "question alone does.",
+            frozenset({"answer_logprobs", "bare_logprobs"}),
+            _context_lift,
+        ),
+        Signal(
+            "reflection",
+            "The model's own P(yes) that the answer is correct given the context.",
+            frozenset({"grade"}),
+            _reflection,
+        ),
+    )
+}
+"""The generative answer's signals, in the order responses list them."""
+
+
+def needs(signals: set[str]) -> set[Need]:
+    """The LLM results the given signals read."""
+    return {n for name in signals for n in SIGNALS[name].reads}
+
+
+async def compute(
+    asked: tuple[str, ...], ev: Evidence, embedder: Embedder
+) -> dict[str, float | None]:
+    """Every registered signal: those the preset asked for computed from ``ev``, None for the
+    others."""
+    values = await asyncio.gather(*(SIGNALS[name].compute(ev, embedder) for name in asked))
+    got = dict(zip(asked, values, strict=True))
+    return {name: got.get(name) for name in SIGNALS}

@@ -10,6 +10,7 @@ from rag.core.embedder import Embedder
 from trust.confidence import context_lift, token_confidence
 from trust.consistency import consistency
 from trust.reflection import p_yes
+from trust.signals import SIGNALS, Evidence, compute, needs
 
 Q = "The Oberoi family is part of a hotel company that has a head office in what city?"
 
@@ -84,3 +85,21 @@ def test_context_lift_of_an_answers_head_aligns_from_the_start() -> None:
     # Bare logprobs for the answer's first two tokens only: compared with its first two.
     assert context_lift([-0.1, -0.1, -5.0, -5.0], [-3.0, -3.0], head=True) > 0.9
     assert context_lift([-0.1, -0.1, -5.0, -5.0], [-3.0, -3.0]) < 0.2
+
+
+def test_each_llm_result_is_read_by_the_signals_that_declare_it() -> None:
+    assert needs({"grounding"}) == set()
+    assert needs({"confidence", "context_lift"}) == {"answer_logprobs", "bare_logprobs"}
+    assert needs(set(SIGNALS)) == {"samples", "answer_logprobs", "bare_logprobs", "grade"}
+
+
+async def test_the_registry_computes_what_was_asked_and_names_every_signal(
+    embedder: Embedder,
+) -> None:
+    ev = Evidence(question=Q, answer="Delhi.", answer_logprobs=[math.log(0.5)], grade=0.9)
+    values = await compute(("confidence", "reflection", "context_lift"), ev, embedder)
+    assert list(values) == list(SIGNALS)
+    assert values["confidence"] == pytest.approx(0.5)
+    assert values["reflection"] == 0.9
+    # Asked but not gathered (no bare logprobs), and not asked: both absent, not errors.
+    assert values["context_lift"] is None and values["consistency"] is None
