@@ -199,6 +199,28 @@ class AnswerPipeline:
             )
         return question
 
+    def _check_score_lengths(self, answer: str, context: Sequence[str]) -> None:
+        """Every text of ``/v1/score`` is bounded before any work: PII detection is linear in
+        the text, but at ~20 ms per 1,000 characters of dense PII a megabyte would hold a
+        worker thread for seconds."""
+        s = self.settings
+        if len(answer) > s.max_scored_answer_chars:
+            raise InvalidRequest(
+                f"the answer is longer than {s.max_scored_answer_chars} characters "
+                "(RAGTRUST_MAX_SCORED_ANSWER_CHARS); score a shorter answer"
+            )
+        longest = max((len(c) for c in context), default=0)
+        if longest > s.max_context_item_chars:
+            raise InvalidRequest(
+                f"a context item is longer than {s.max_context_item_chars} characters "
+                "(RAGTRUST_MAX_CONTEXT_ITEM_CHARS); split or shorten it"
+            )
+        if sum(len(c) for c in context) > s.max_context_chars:
+            raise InvalidRequest(
+                f"the context items together are longer than {s.max_context_chars} characters "
+                "(RAGTRUST_MAX_CONTEXT_CHARS); send only the passages the answer rests on"
+            )
+
     async def answer(
         self,
         tenant: str,
@@ -363,6 +385,7 @@ class AnswerPipeline:
         question, answer = self._question(req.question), req.answer.strip()
         if not answer:
             raise InvalidRequest("the answer must not be blank")
+        self._check_score_lengths(answer, req.context or [])
         timer = StageTimer()
         ts = await self._tenant_settings(tenant)
         citations: list[Citation] = []

@@ -129,9 +129,17 @@ class AnswerResponse(BaseModel):
 
 class ScoreRequest(_Request):
     question: str = Field(..., min_length=1)
-    answer: str = Field(..., min_length=1, description="An answer produced elsewhere.")
+    answer: str = Field(
+        ...,
+        min_length=1,
+        description="An answer produced elsewhere (at most RAGTRUST_MAX_SCORED_ANSWER_CHARS).",
+    )
     context: list[str] | None = Field(
-        None, description="The context to check it against; default: the tenant's retrieval."
+        None,
+        max_length=50,
+        description="The context to check it against; default: the tenant's retrieval. "
+        "Lengths are limited: RAGTRUST_MAX_CONTEXT_ITEM_CHARS per item, "
+        "RAGTRUST_MAX_CONTEXT_CHARS in all.",
     )
     top_k: int | None = Field(None, ge=1, le=50)
     trust_preset: TrustPreset | None = None

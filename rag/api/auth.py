@@ -8,7 +8,10 @@ tenant A has no way to name tenant B.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -17,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from rag.api.deps import StateDep
 from rag.api.recorder import RequestRecord
 from rag.core.errors import Forbidden, Unauthorized
-from rag.keys import Permission, Principal
+from rag.keys import KeyStore, Permission, Principal
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -33,6 +36,18 @@ _WHAT = {
 }
 
 
+# Key lookups get threads of their own: the default pool runs the heavy work (PII detection,
+# embedding, indexing), and a caller who fills it must not lock every tenant out.
+_KEY_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragtrust-auth")
+
+
+async def lookup_key(keys: KeyStore, key: str) -> Principal | None:
+    """The key's principal (None: unknown or revoked), from a database query on the
+    authentication threads, with the request's context (its id in the logs)."""
+    call = partial(contextvars.copy_context().run, keys.authenticate, key)
+    return await asyncio.get_running_loop().run_in_executor(_KEY_LOOKUPS, call)
+
+
 async def authenticate(
     request: Request,
     state: StateDep,
@@ -40,7 +55,7 @@ async def authenticate(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    principal = await asyncio.to_thread(state.keys.authenticate, credentials.credentials)
+    principal = await lookup_key(state.keys, credentials.credentials)
     if principal is None:
         raise Unauthorized("invalid or revoked API key")
     request.state.principal = principal  # for the access log, metrics and the audit record

@@ -135,6 +135,18 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, description="Port of the API.")
     max_question_chars: int = Field(4000, ge=10, description="Longest question, in characters.")
+    max_scored_answer_chars: int = Field(
+        10_000, ge=10, description="Longest answer `/v1/score` accepts, in characters."
+    )
+    max_context_item_chars: int = Field(
+        20_000, ge=10, description="Longest `/v1/score` context item, in characters."
+    )
+    max_context_chars: int = Field(
+        50_000,
+        ge=10,
+        description="All `/v1/score` context items together, in characters (PII detection "
+        "costs up to ~20 ms per 1,000 characters of dense PII).",
+    )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Request body limit (uploads: MAX_DOCUMENT_BYTES)."
     )

@@ -199,6 +199,7 @@ def test_bodies_over_the_limit_are_a_413(svc: Service, path: str, how: str) -> N
 
 MEGA = "How many vacation days? " * 43_690  # ~1 MB
 LONG = MEGA[: BODY_LIMIT - 100_000]  # under the body limit, over the question limit
+ADDRESSES = "a@b.co " * ((BODY_LIMIT - 1000) // 7)  # under the body limit
 
 
 @pytest.mark.parametrize(
@@ -218,6 +219,25 @@ LONG = MEGA[: BODY_LIMIT - 100_000]  # under the body limit, over the question l
             400,
             id="score-900kb-question",
         ),
+        pytest.param("/v1/score", {"question": Q, "answer": ADDRESSES}, 400, id="score-answer"),
+        pytest.param(
+            "/v1/score",
+            {"question": Q, "answer": "x", "context": [ADDRESSES]},
+            400,
+            id="score-context-item",
+        ),  # fmt: skip
+        pytest.param(
+            "/v1/score",
+            {"question": Q, "answer": "x", "context": [ADDRESSES[:19_999]] * 3},
+            400,
+            id="score-context-total",
+        ),  # fmt: skip
+        pytest.param(
+            "/v1/score",
+            {"question": Q, "answer": "x", "context": ["a@b.co"] * 51},
+            422,
+            id="score-51-context-items",
+        ),  # fmt: skip
     ],
 )
 def test_megabyte_questions_are_refused(
@@ -225,6 +245,16 @@ def test_megabyte_questions_are_refused(
 ) -> None:
     with svc.client("acme") as c:
         assert_clean(c.post(path, json=body), status)
+
+
+def test_a_megabyte_of_addresses_to_score_is_refused_within_a_second(svc: Service) -> None:
+    """Under the body limit, ~140k e-mail addresses: PII detection over them would hold a
+    worker thread for minutes (it used to be quadratic); the length limit answers first."""
+    body = {"question": Q, "answer": ADDRESSES, "trust_preset": "fast"}
+    with svc.client("acme") as c:
+        resp = c.post("/v1/score", json=body)
+    assert_clean(resp, 400)
+    assert resp.elapsed.total_seconds() < 1.0, resp.elapsed
 
 
 CONTROL = "\x00\x01\x07\x08\x1b[31m\x7f\u202e\ufeff\u200b\r\n\t"
