@@ -8,6 +8,7 @@ so they run in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from rag.core.errors import NotFound, RagtrustError
@@ -21,9 +22,11 @@ from rag.protocol import (
     DocumentsResponse,
 )
 from rag.tenants import TenantRegistry
-from retrieval.loaders import load_bytes
+from retrieval.loaders import Limits, load_bytes
 from retrieval.retriever import Retriever
 from retrieval.types import Document
+
+log = logging.getLogger("ragtrust.documents")
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,22 @@ class DocumentManager:
         self.settings = settings
         self.tenants = tenants
         self.retriever = retriever
+        self.limits = Limits(
+            max_bytes=settings.max_document_bytes,
+            max_title_chars=settings.max_title_chars,
+            max_source_chars=settings.max_source_chars,
+            max_pdf_pages=settings.max_pdf_pages,
+        )
 
     async def add_json(self, tenant: str, docs: list[DocumentIn]) -> DocumentsResponse:
-        parsed = [Document(d.id, d.title or d.id, d.text, source=d.source) for d in docs]
-        return await asyncio.to_thread(self._ingest, tenant, parsed, {})
+        parsed, failed = [], {}
+        for d in docs:
+            try:
+                doc = Document(d.id, d.title or d.id, d.text, source=d.source)
+                parsed.append(self.limits.check(doc, d.id))
+            except RagtrustError as exc:
+                failed[d.id] = exc.message
+        return await asyncio.to_thread(self._ingest, tenant, parsed, failed)
 
     async def add_uploads(self, tenant: str, uploads: list[Upload]) -> DocumentsResponse:
         def load() -> tuple[list[Document], dict[str, str]]:
@@ -49,9 +64,15 @@ class DocumentManager:
             for up in uploads:
                 try:
                     docs += load_bytes(up.data, up.filename, content_type=up.content_type,
-                                       max_bytes=self.settings.max_document_bytes)  # fmt: skip
+                                       limits=self.limits)  # fmt: skip
                 except RagtrustError as exc:
                     failed[up.filename] = exc.message
+                except Exception as exc:  # noqa: BLE001
+                    # A parser's own failure on a hostile file fails that file alone (the
+                    # type is logged; its text, which may hold PII, is not).
+                    log.warning("upload %r could not be read: %s", up.filename[:200],
+                                type(exc).__name__)  # fmt: skip
+                    failed[up.filename] = "the file could not be read"
             return docs, failed
 
         await asyncio.to_thread(self.tenants.require, tenant)

@@ -5,6 +5,11 @@ the same path and fail the same way. HTML goes through BeautifulSoup (scripts, s
 navigation dropped); PDF through pypdf, page by page, keeping where each page starts so a
 chunk can name its page. A bad file raises a ``RagtrustError`` saying why; the callers
 report it and carry on with the rest of the batch.
+
+Every chunk repeats its document's title and source, so both are bounded: a title a file
+implies (a Markdown heading, an HTML ``<title>``, a PDF's name) is cut to the limit, while
+a title, source or id given explicitly (JSON, a JSONL field, an upload's name) that is too
+long is refused with a message naming the limit.
 """
 
 from __future__ import annotations
@@ -13,10 +18,44 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.core.errors import EmptyDocument, InvalidRequest
 from retrieval.types import Document
+
+MAX_ID_CHARS = 512  # as the JSON API's document id
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file may hold (None: no limit); the service takes them from its settings."""
+
+    max_bytes: int | None = None
+    max_title_chars: int | None = None
+    max_source_chars: int | None = None
+    max_pdf_pages: int | None = None
+
+    def check(self, doc: Document, where: str) -> Document:
+        """``doc`` if its id, title and source are within the limits, else the reason."""
+        if len(doc.doc_id) > MAX_ID_CHARS:
+            raise InvalidRequest(f"{where[:200]}: the id is longer than {MAX_ID_CHARS} characters")
+        for field, value, limit, setting in (
+            ("title", doc.title, self.max_title_chars, "RAGTRUST_MAX_TITLE_CHARS"),
+            ("source", doc.source, self.max_source_chars, "RAGTRUST_MAX_SOURCE_CHARS"),
+        ):
+            if limit is not None and len(value) > limit:
+                raise InvalidRequest(
+                    f"{where[:200]}: the {field} is longer than {limit} characters ({setting})"
+                )
+        return doc
+
+    def cut_title(self, title: str) -> str:
+        limit = self.max_title_chars
+        if limit is None or len(title) <= limit:
+            return title
+        return title[: limit - 1].rstrip() + "…"
+
 
 FORMATS = {
     ".txt": "text",
@@ -69,18 +108,21 @@ def load_bytes(
     source: str | None = None,
     content_type: str | None = None,
     max_bytes: int | None = None,
+    limits: Limits | None = None,
 ) -> list[Document]:
     """The documents in one file or upload (several for JSONL, one otherwise)."""
-    fmt = format_of(name, content_type)
+    lim = limits or Limits(max_bytes=max_bytes)
+    max_bytes = lim.max_bytes
+    fmt = format_of(name[:200], content_type)
     if max_bytes is not None and len(data) > max_bytes:
-        raise InvalidRequest(f"{name}: {len(data)} bytes is over the {max_bytes}-byte limit")
+        raise InvalidRequest(f"{name[:200]}: {len(data)} bytes is over the {max_bytes}-byte limit")
     if not data.strip():
-        raise EmptyDocument(f"{name}: the file is empty")
+        raise EmptyDocument(f"{name[:200]}: the file is empty")
     source = source or name
     if fmt == "jsonl":
-        return list(iter_jsonl(data, name))
+        return [lim.check(d, f"{name[:200]}:{n}") for n, d in _jsonl_lines(data, name)]
     if fmt == "pdf":
-        text, pages = _pdf_text(data, name)
+        text, pages = _pdf_text(data, name, lim.max_pdf_pages)
         title = Path(name).stem.replace("-", " ").replace("_", " ")
     else:
         if b"\x00" in data[:8192]:
@@ -91,23 +133,33 @@ def load_bytes(
         pages = ()
     if not text.strip():
         raise EmptyDocument(f"{name}: no text could be extracted")
-    return [Document(doc_id or name, title, text, source=source, page_starts=pages)]
+    doc = Document(doc_id or name, lim.cut_title(title), text, source=source, page_starts=pages)
+    return [lim.check(doc, name)]
 
 
 def load_file(
-    path: Path, *, root: Path | None = None, max_bytes: int | None = None
+    path: Path,
+    *,
+    root: Path | None = None,
+    max_bytes: int | None = None,
+    limits: Limits | None = None,
 ) -> list[Document]:
     """A file's documents; the id is the path relative to ``root`` (or the file name)."""
     doc_id = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
     return load_bytes(
-        path.read_bytes(), path.name, doc_id=doc_id, source=str(path), max_bytes=max_bytes
-    )
+        path.read_bytes(), path.name, doc_id=doc_id, source=str(path), max_bytes=max_bytes,
+        limits=limits,
+    )  # fmt: skip
 
 
 def iter_jsonl(data: bytes, name: str) -> Iterator[Document]:
     """Bulk documents, one JSON object a line: BEIR's ``{_id, title, text}`` or ``{id, ...}``,
     with optional ``source``. A bad line is an error naming the line: a bulk load that
     silently drops documents would leave holes nobody sees."""
+    return (doc for _, doc in _jsonl_lines(data, name))
+
+
+def _jsonl_lines(data: bytes, name: str) -> Iterator[tuple[int, Document]]:
     for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
@@ -117,10 +169,12 @@ def iter_jsonl(data: bytes, name: str) -> Iterator[Document]:
             title = str(obj.get("title") or "")
             text = str(obj.get("text") or "") or title
         except (json.JSONDecodeError, AttributeError) as exc:
-            raise InvalidRequest(f"{name}:{n}: not a JSON object ({exc})") from None
+            raise InvalidRequest(f"{name[:200]}:{n}: not a JSON object ({exc})") from None
+        except (RecursionError, ValueError):  # nested too deeply; an integer too long
+            raise InvalidRequest(f"{name[:200]}:{n}: a JSON object too deep or too large") from None
         if not doc_id:
-            raise InvalidRequest(f"{name}:{n}: a document needs an `_id` or `id`")
-        yield Document(doc_id, title, text, source=str(obj.get("source") or name))
+            raise InvalidRequest(f"{name[:200]}:{n}: a document needs an `_id` or `id`")
+        yield n, Document(doc_id, title, text, source=str(obj.get("source") or name))
 
 
 def _md_title(text: str) -> str:
@@ -142,15 +196,24 @@ def _html_text(raw: str) -> tuple[str, str]:
     return _BLANKS.sub("\n\n", text), title
 
 
-def _pdf_text(data: bytes, name: str) -> tuple[str, tuple[int, ...]]:
+def _pdf_text(data: bytes, name: str, max_pages: int | None) -> tuple[str, tuple[int, ...]]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
+        if max_pages is not None and len(reader.pages) > max_pages:
+            raise InvalidRequest(
+                f"{name[:200]}: {len(reader.pages)} pages is over the {max_pages}-page limit "
+                "(RAGTRUST_MAX_PDF_PAGES)"
+            )
         page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise InvalidRequest(f"{name}: not a readable PDF ({exc})") from None
+    except InvalidRequest:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        # pypdf on a malformed file raises its own errors (PdfReadError, LimitReachedError)
+        # and, deeper in, whatever its parser trips over (KeyError, TypeError,
+        # RecursionError...): all of them mean this file cannot be read.
+        raise InvalidRequest(f"{name[:200]}: not a readable PDF ({type(exc).__name__})") from None
     starts, text = [], ""
     for page_text in page_texts:
         starts.append(len(text))

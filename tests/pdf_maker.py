@@ -33,3 +33,17 @@ def make_pdf(pages: list[str]) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def make_flate_bomb(size: int = 80_000_000) -> bytes:
+    """A one-page PDF whose content stream inflates to ``size`` bytes (~1000x its own): over
+    pypdf's 75 MB limit by default, so reading it raises pypdf's ``LimitReachedError``."""
+    import zlib
+
+    pdf = make_pdf(["x"])
+    bomb = zlib.compress(b" " * size, 9)
+    start, end = pdf.index(b"stream\n") + len(b"stream\n"), pdf.index(b"\nendstream")
+    head = pdf[:start].replace(
+        b"<< /Length ", b"<< /Filter /FlateDecode /Length %d /X " % len(bomb)
+    )
+    return head + bomb + pdf[end:]  # offsets after it are off: pypdf repairs the xref

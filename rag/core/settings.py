@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         20_000_000, ge=1024, description="Largest file or upload accepted for ingestion."
     )
+    max_title_chars: int = Field(
+        500,
+        ge=10,
+        description="Longest document title (every chunk repeats it): a longer one in JSON "
+        "or JSONL is refused, one taken from a file's heading or <title> is cut.",
+    )
+    max_source_chars: int = Field(
+        1000, ge=10, description="Longest document source or upload file name."
+    )
+    max_pdf_pages: int = Field(2000, ge=1, description="Most pages of a PDF accepted.")
     chunk_size: int = Field(
         1000,
         ge=100,

@@ -103,6 +103,33 @@ def test_uploads_of_every_format_and_bad_files_do_not_stop_the_batch(
     assert {"notes.md", "page.html", "guide.pdf"} <= set(_ids(docs_service, "acme"))
 
 
+def test_a_file_its_parser_fails_on_fails_alone(docs_service: Service) -> None:
+    """Deeply nested JSONL (RecursionError), a truncated PDF: each is reported, the rest of
+    the upload lands (it used to be a 500 for all of them)."""
+    files = [
+        ("files", ("deep.jsonl", b'{"id": "d", "text": ' + b"[" * 20_000, "application/jsonl")),
+        ("files", ("cut.pdf", make_pdf(["Lockers are free."])[:150], "application/pdf")),
+        ("files", ("lockers.txt", b"Lockers are on floor 2.", "text/plain")),
+    ]
+    with docs_service.client("acme") as c:
+        resp = c.post("/v1/documents", files=files)
+    assert resp.status_code == 200, resp.text
+    status = {d["id"]: d["status"] for d in resp.json()["documents"]}
+    assert status == {"deep.jsonl": "failed", "cut.pdf": "failed", "lockers.txt": "indexed"}
+
+
+def test_a_json_document_with_a_title_over_the_limit_fails_alone(docs_service: Service) -> None:
+    long = {"id": "long-title", "title": "T" * 501, "text": "Some text."}
+    body = {"documents": [long, {"id": "short-title", "title": "Desks", "text": "Desks."}]}
+    with docs_service.client("globex") as c:
+        resp = c.post("/v1/documents", json=body)
+    assert resp.status_code == 200, resp.text
+    results = {d["id"]: d for d in resp.json()["documents"]}
+    assert results["short-title"]["status"] == "indexed"
+    assert results["long-title"]["status"] == "failed"
+    assert "RAGTRUST_MAX_TITLE_CHARS" in results["long-title"]["error"]
+
+
 def test_reingesting_replaces_and_delete_removes_from_every_index(docs_service: Service) -> None:
     long_text = "Expense reports are due monthly. " * 40
     with docs_service.client("acme") as c:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from rag.core.errors import EmptyDocument, InvalidRequest
-from retrieval.loaders import iter_files, load_bytes, load_file
-from tests.pdf_maker import make_pdf
+from retrieval.loaders import Limits, iter_files, load_bytes, load_file
+from tests.pdf_maker import make_flate_bomb, make_pdf
 
 
 def test_markdown_title_comes_from_its_heading(tmp_path: Path) -> None:
@@ -92,3 +92,55 @@ def test_folders_yield_supported_files_only(tmp_path: Path) -> None:
     assert [p.name for p in iter_files([tmp_path])] == ["a.md", "b.html", "c.pdf"]
     with pytest.raises(InvalidRequest, match="no such file"):
         list(iter_files([tmp_path / "nope"]))
+
+
+BROKEN_PDFS = {
+    "truncated": make_pdf(["Travel is booked by the office."])[:200],
+    "garbage": b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n" + b"\xff" * 64,
+    "bad-xref": make_pdf(["Hotels."]).replace(b"xref", b"xref\n9 9\nzz"),
+    "flate-bomb": make_flate_bomb(),
+    "deep-array": b"%PDF-1.4\n1 0 obj " + b"[" * 50_000 + b"]" * 50_000 + b" endobj\ntrailer "
+    b"<< /Root 1 0 R >>\n%%EOF",
+}
+
+
+@pytest.mark.parametrize("data", [pytest.param(v, id=k) for k, v in BROKEN_PDFS.items()])
+def test_a_broken_pdf_is_an_invalid_request(data: bytes) -> None:
+    with pytest.raises((InvalidRequest, EmptyDocument)):
+        load_bytes(data, "broken.pdf")
+
+
+def test_a_pdf_over_the_page_limit_is_refused() -> None:
+    pdf = make_pdf(["one", "two", "three"])
+    with pytest.raises(InvalidRequest, match="3 pages is over the 2-page limit"):
+        load_bytes(pdf, "long.pdf", limits=Limits(max_pdf_pages=2))
+
+
+def test_deeply_nested_jsonl_is_an_invalid_request_naming_the_line() -> None:
+    data = b'{"id": "ok", "text": "fine"}\n' + b'{"id": "x", "text": ' + b"[" * 100_000 + b"\n"
+    with pytest.raises(InvalidRequest, match="bulk.jsonl:2"):
+        load_bytes(data, "bulk.jsonl")
+
+
+def test_a_long_heading_or_html_title_is_cut_to_the_limit() -> None:
+    heading = "Policy " * 1000
+    limits = Limits(max_title_chars=50)
+    [md] = load_bytes(f"# {heading}\n\nBody text.".encode(), "p.md", limits=limits)
+    [html] = load_bytes(
+        f"<title>{heading}</title><body>Body text.</body>".encode(), "p.html", limits=limits
+    )
+    assert len(md.title) <= 50 and len(html.title) <= 50 and md.title.endswith("…")
+
+
+def test_a_long_explicit_title_source_or_id_is_refused() -> None:
+    limits = Limits(max_title_chars=50, max_source_chars=50)
+    cases = [
+        ({"id": "a", "title": "T" * 51, "text": "x"}, "title is longer than 50"),
+        ({"id": "a", "source": "s" * 51, "text": "x"}, "source is longer than 50"),
+        ({"id": "a" * 513, "text": "x"}, "id is longer than 512"),
+    ]
+    for obj, message in cases:
+        with pytest.raises(InvalidRequest, match=message):
+            load_bytes(json.dumps(obj).encode(), "bulk.jsonl", limits=limits)
+    with pytest.raises(InvalidRequest, match="source is longer than 50"):
+        load_bytes(b"text", "n" * 60 + ".txt", limits=limits)
