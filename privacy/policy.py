@@ -114,7 +114,8 @@ class PrivacyGuard:
 
     Retrieved chunks are the tenant's stored documents and come back again and again, so
     their detections (offsets and types, keyed by a hash of the text, never the text) are
-    cached; questions are always analysed afresh.
+    cached; questions are always analysed afresh. The cache is keyed by tenant too: a tenant
+    must not learn from a fast answer that another one sent or stored the same text.
     """
 
     def __init__(self, analyzer: PiiAnalyzer, cache_size: int = 4096) -> None:
@@ -126,8 +127,10 @@ class PrivacyGuard:
     def detect(self, text: str, policy: PrivacyPolicy) -> list[Detection]:
         return self._analyze([text], policy)[0]
 
-    def detect_cached(self, text: str, policy: PrivacyPolicy) -> list[Detection]:
-        return self._detect_all(None, [text], policy)[1][0]
+    def detect_cached(
+        self, text: str, policy: PrivacyPolicy, *, tenant: str = ""
+    ) -> list[Detection]:
+        return self._detect_all(None, [text], policy, tenant)[1][0]
 
     def _analyze(self, texts: Sequence[str], policy: PrivacyPolicy) -> list[list[Detection]]:
         return self.analyzer.analyze_many(
@@ -135,11 +138,12 @@ class PrivacyGuard:
         )
 
     def _detect_all(
-        self, question: str | None, chunks: Sequence[str], policy: PrivacyPolicy
+        self, question: str | None, chunks: Sequence[str], policy: PrivacyPolicy, tenant: str
     ) -> tuple[list[Detection], list[list[Detection]]]:
-        """The question's detections (always fresh) and each chunk's (cached by hash), with
-        the question and every chunk not in the cache analysed in one batch."""
-        keys = [(hashlib.sha256(c.encode()).digest(), *policy.detection_key()) for c in chunks]
+        """The question's detections (always fresh) and each chunk's (cached by tenant and
+        hash), with the question and every chunk not in the cache analysed in one batch."""
+        scope = (tenant, *policy.detection_key())
+        keys = [(hashlib.sha256(c.encode()).digest(), *scope) for c in chunks]
         found: dict[tuple[object, ...], list[Detection]] = {}
         with self._lock:
             for key in keys:
@@ -162,8 +166,12 @@ class PrivacyGuard:
                 self._cache.popitem(last=False)
         return q_dets, [found[key] for key in keys]
 
-    def protect(self, question: str, chunks: Sequence[str], policy: PrivacyPolicy) -> Protected:
-        q_dets, chunk_dets = self._detect_all(question, chunks, policy)
+    def protect(
+        self, question: str, chunks: Sequence[str], policy: PrivacyPolicy, *, tenant: str = ""
+    ) -> Protected:
+        """``tenant`` scopes the chunk cache (the service always names it; one-off callers
+        such as the CLI share the unnamed scope)."""
+        q_dets, chunk_dets = self._detect_all(question, chunks, policy, tenant)
         blocked = [d.entity_type for d in q_dets if policy.action(d.entity_type) == "block"]
         if blocked:
             raise PiiBlockedError(blocked)

@@ -98,7 +98,8 @@ class AnswerPipeline:
         else:
             policy = await asyncio.to_thread(self.privacy_policy, tenant)
             try:
-                safe = await asyncio.to_thread(self.privacy.protect, question, texts, policy)
+                protect = partial(self.privacy.protect, tenant=tenant)
+                safe = await asyncio.to_thread(protect, question, texts, policy)
             except PiiBlockedError as exc:
                 raise PiiBlocked(
                     f"the question contains {', '.join(exc.types)}, which this tenant does not "

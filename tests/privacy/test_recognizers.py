@@ -137,3 +137,21 @@ def test_guard_batches_question_and_new_chunks_and_caches(analyzer: PiiAnalyzer)
     assert first.chunks[0] == first.chunks[2] == "<PERSON_1> approves leave."
     guard.protect("And sick leave?", chunks, PrivacyPolicy())
     assert calls == [3, 1]  # the chunks came from the cache
+
+
+def test_the_chunk_cache_is_per_tenant(analyzer: PiiAnalyzer) -> None:
+    """A tenant must not see (in a faster answer) that another one analysed the same text."""
+    calls: list[int] = []
+    real = analyzer.analyze_many
+
+    def counting(texts: list[str], *args: object, **kwargs: object) -> list[list[object]]:
+        calls.append(len(texts))
+        return real(texts, *args, **kwargs)  # type: ignore[arg-type, return-value]
+
+    guard = PrivacyGuard(analyzer)
+    guard.analyzer = type("A", (), {"analyze_many": staticmethod(counting)})()
+    chunk = ["Ingrid Halvorsen approves leave."]
+    guard.protect("Who approves leave?", chunk, PrivacyPolicy(), tenant="acme")
+    guard.protect("Who approves leave?", chunk, PrivacyPolicy(), tenant="globex")
+    guard.protect("Who approves leave?", chunk, PrivacyPolicy(), tenant="acme")
+    assert calls == [2, 2, 1]  # globex analyses the chunk afresh; acme's second is cached
