@@ -117,7 +117,8 @@ def test_batch_equals_one_by_one(analyzer: PiiAnalyzer) -> None:
     assert analyzer.analyze_many(texts) == [analyzer.analyze(t) for t in texts]
 
 
-def test_guard_batches_question_and_new_chunks_and_caches(analyzer: PiiAnalyzer) -> None:
+def _counting_guard(analyzer: PiiAnalyzer) -> tuple[PrivacyGuard, list[int]]:
+    """A guard on the real analyzer that logs how many texts each batch sent to it."""
     calls: list[int] = []
     real = analyzer.analyze_many
 
@@ -127,6 +128,11 @@ def test_guard_batches_question_and_new_chunks_and_caches(analyzer: PiiAnalyzer)
 
     guard = PrivacyGuard(analyzer)
     guard.analyzer = type("A", (), {"analyze_many": staticmethod(counting)})()
+    return guard, calls
+
+
+def test_guard_batches_question_and_new_chunks_and_caches(analyzer: PiiAnalyzer) -> None:
+    guard, calls = _counting_guard(analyzer)
     chunks = [
         "Ingrid Halvorsen approves leave.",
         "No PII here.",
@@ -141,15 +147,7 @@ def test_guard_batches_question_and_new_chunks_and_caches(analyzer: PiiAnalyzer)
 
 def test_the_chunk_cache_is_per_tenant(analyzer: PiiAnalyzer) -> None:
     """A tenant must not see (in a faster answer) that another one analysed the same text."""
-    calls: list[int] = []
-    real = analyzer.analyze_many
-
-    def counting(texts: list[str], *args: object, **kwargs: object) -> list[list[object]]:
-        calls.append(len(texts))
-        return real(texts, *args, **kwargs)  # type: ignore[arg-type, return-value]
-
-    guard = PrivacyGuard(analyzer)
-    guard.analyzer = type("A", (), {"analyze_many": staticmethod(counting)})()
+    guard, calls = _counting_guard(analyzer)
     chunk = ["Ingrid Halvorsen approves leave."]
     guard.protect("Who approves leave?", chunk, PrivacyPolicy(), tenant="acme")
     guard.protect("Who approves leave?", chunk, PrivacyPolicy(), tenant="globex")
