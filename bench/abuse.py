@@ -67,7 +67,7 @@ def run(answers: int, abusers: int, console: Console) -> dict[str, Any]:
             user, abuser = svc.key("victim", "user"), svc.key("abuser", "user")
             _answers(svc.url, user, 3)  # warm up
             alone = _answers(svc.url, user, answers)
-            stop, hits = threading.Event(), []
+            stop, hits = threading.Event(), list[tuple[int, float]]()
             threads = [threading.Thread(target=_abuse, args=(svc.url, abuser, stop, hits))
                        for _ in range(abusers)]  # fmt: skip
             for t in threads:
