@@ -23,6 +23,7 @@ from rag.protocol import (
 )
 from rag.tenants import TenantRegistry
 from retrieval.loaders import Limits, load_bytes
+from retrieval.quota import Quota
 from retrieval.retriever import Retriever
 from retrieval.types import Document
 
@@ -83,7 +84,7 @@ class DocumentManager:
         self, tenant: str, docs: list[Document], failed: dict[str, str]
     ) -> DocumentsResponse:
         self.tenants.require(tenant)
-        report = self.retriever.ingest(tenant, docs) if docs else None
+        report = self.retriever.ingest(tenant, docs, quota=self._quota(tenant)) if docs else None
         errors = {**failed, **(report.errors if report else {})}
         results = [DocumentResult(id=i, status="failed", error=why) for i, why in errors.items()]
         per_doc = report.chunks_per_document if report else {}
@@ -92,6 +93,15 @@ class DocumentManager:
             indexed=len(per_doc), failed=len(errors), chunks=sum(per_doc.values()),
             documents=results,
         )  # fmt: skip
+
+    def _quota(self, tenant: str) -> Quota:
+        """The tenant's own quotas (``ragtrust tenants set``), else the service's."""
+        ts, s = self.tenants.settings(tenant), self.settings
+        return Quota(
+            documents=ts.max_documents or s.max_tenant_documents,
+            chunks=ts.max_chunks or s.max_tenant_chunks,
+            bytes=ts.max_bytes or s.max_tenant_bytes,
+        )
 
     async def list(self, tenant: str) -> DocumentList:
         def collect() -> DocumentList:

@@ -177,6 +177,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         401: "Missing, unknown or revoked API key",
         403: "The key's role may not do this",
         404: "Not found (document, model)",
+        409: "A document upload would take the tenant over a quota (code quota_exceeded)",
         413: "Request body too large",
         422: "Validation error, or PII of a type the tenant blocks (code pii_blocked)",
         429: "Rate limit of the key exceeded (see Retry-After)",

@@ -60,6 +60,9 @@ class TenantSettings(BaseModel):
     retrieval_mode: RetrievalMode | None = None
     top_k: int | None = Field(None, ge=1, le=50)
     answer_mode: Literal["extractive", "generative", "auto"] | None = None
+    max_documents: int | None = Field(None, ge=1)
+    max_chunks: int | None = Field(None, ge=1)
+    max_bytes: int | None = Field(None, ge=1)
 
 
 class TenantRegistry(Protocol):

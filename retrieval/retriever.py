@@ -10,7 +10,9 @@ was tried and did not help, so it is not here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,8 @@ from rag.core.errors import RagtrustError
 from retrieval.bm25 import best
 from retrieval.chunking import split
 from retrieval.fusion import Ranked, convex, top
+from retrieval.quota import Quota
+from retrieval.quota import check as check_quota
 from retrieval.store import IndexStore, Snapshot
 from retrieval.types import Chunk, Document, Filters, Hit, Mode
 
@@ -57,6 +61,8 @@ class Retriever:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.params = params or HybridParams()
+        self._quota_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     # -- writing --------------------------------------------------------------------------
     def ingest(
@@ -65,10 +71,14 @@ class Retriever:
         documents: Sequence[Document],
         *,
         on_progress: Callable[[int, int], None] | None = None,
+        quota: Quota | None = None,
     ) -> IngestReport:
         """Chunk, embed and index; a bad document is reported and skipped, not fatal.
 
-        ``on_progress(done, total)`` counts embedded chunks, the slow part.
+        ``on_progress(done, total)`` counts embedded chunks, the slow part. With a ``quota``,
+        an upload that would take the tenant over it raises ``QuotaExceeded`` before any
+        embedding, and uploads of one tenant index one at a time (so two cannot both fit
+        alone and overflow together).
         """
         report = IngestReport()
         chunks = []
@@ -84,6 +94,26 @@ class Retriever:
             report.chunks_per_document[doc.doc_id] = len(pieces)
         if not chunks:
             return report
+        with self._quota_lock(tenant if quota else None):
+            if quota is not None:
+                check_quota(quota, self.chunks(tenant), chunks)
+            self._embed_and_store(tenant, chunks, on_progress)
+        report.chunks = len(chunks)
+        return report
+
+    @contextmanager
+    def _quota_lock(self, tenant: str | None) -> Iterator[None]:
+        if tenant is None:
+            yield
+            return
+        with self._guard:
+            lock = self._quota_locks.setdefault(tenant, threading.Lock())
+        with lock:
+            yield
+
+    def _embed_and_store(
+        self, tenant: str, chunks: list[Chunk], on_progress: Callable[[int, int], None] | None
+    ) -> None:
         texts = [c.indexed_text for c in chunks]
         parts = []
         for start in range(0, len(texts), EMBED_BATCH):
@@ -91,8 +121,6 @@ class Retriever:
             if on_progress:
                 on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
         self.store.upsert(tenant, chunks, np.concatenate(parts))
-        report.chunks = len(chunks)
-        return report
 
     def delete(self, tenant: str, doc_ids: Sequence[str]) -> int:
         """Remove documents from every index; the number of chunks removed."""

@@ -56,6 +56,9 @@ def tenants_set(
         Literal["extractive", "generative", "auto"] | None,
         typer.Option(help="Quote the sources (extractive) or let the LLM write (generative)."),
     ] = None,
+    max_documents: Annotated[int | None, typer.Option(help="Documents quota.")] = None,
+    max_chunks: Annotated[int | None, typer.Option(help="Chunks quota.")] = None,
+    max_bytes: Annotated[int | None, typer.Option(help="Bytes quota.")] = None,
     reset: Annotated[
         list[str] | None, typer.Option(help="Setting to reset to the service default.")
     ] = None,
@@ -71,6 +74,9 @@ def tenants_set(
             "retrieval_mode": retrieval_mode,
             "top_k": top_k,
             "answer_mode": answer_mode,
+            "max_documents": max_documents,
+            "max_chunks": max_chunks,
+            "max_bytes": max_bytes,
         }.items()
         if v is not None
     }

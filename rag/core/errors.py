@@ -13,6 +13,7 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
     ├── RateLimited             429  the key sent too many requests (see Retry-After)
     ├── UnknownTenant           404  no tenant of that name exists
     ├── NotFound                404  a document or other resource does not exist
+    ├── QuotaExceeded           409  the upload would take the tenant over a quota
     ├── LLMError                503  the LLM server cannot answer right now
     │   ├── LLMUnavailable      503  connection refused / server not running
     │   └── LLMTimeout          503  no answer within RAGTRUST_LLM_TIMEOUT_S
@@ -90,6 +91,15 @@ class NotFound(RagtrustError):
     status_code = 404
     code = "not_found"
     type = "not_found_error"
+
+
+class QuotaExceeded(RagtrustError):
+    """The request is fine, the tenant's state is not: deleting documents (or a higher
+    quota) resolves it, so 409 rather than 413 (which says the body itself is too large)."""
+
+    status_code = 409
+    code = "quota_exceeded"
+    type = "invalid_request_error"
 
 
 class LLMError(RagtrustError):

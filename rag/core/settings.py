@@ -88,6 +88,18 @@ class Settings(BaseSettings):
         1000, ge=10, description="Longest document source or upload file name."
     )
     max_pdf_pages: int = Field(2000, ge=1, description="Most pages of a PDF accepted.")
+    max_tenant_documents: int = Field(
+        100_000, ge=1, description="Documents one tenant may hold (per tenant: `tenants set`)."
+    )
+    max_tenant_chunks: int = Field(
+        250_000, ge=1, description="Chunks one tenant's index may hold (per tenant likewise)."
+    )
+    max_tenant_bytes: int = Field(
+        500_000_000,
+        ge=1024,
+        description="UTF-8 bytes of one tenant's chunks, titles and sources included (per "
+        "tenant likewise).",
+    )
     chunk_size: int = Field(
         1000,
         ge=100,

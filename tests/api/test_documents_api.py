@@ -130,6 +130,25 @@ def test_a_json_document_with_a_title_over_the_limit_fails_alone(docs_service: S
     assert "RAGTRUST_MAX_TITLE_CHARS" in results["long-title"]["error"]
 
 
+def test_a_tenant_over_its_quota_gets_a_409_and_nothing_is_indexed(
+    docs_service: Service,
+) -> None:
+    """The tenant's own quota (`ragtrust tenants set --max-documents`) over the service's."""
+    assert docs_service.cli("tenants", "create", "small").returncode == 0
+    assert docs_service.cli("tenants", "set", "small", "--max-documents", "2").returncode == 0
+    docs = [{"id": f"d{i}", "text": f"Room {i} has a projector."} for i in range(3)]
+    with docs_service.client("small") as c:
+        over = c.post("/v1/documents", json={"documents": docs})
+        fits = c.post("/v1/documents", json={"documents": docs[:2]})
+        again = c.post("/v1/documents", json={"documents": docs[:1]})  # replaces: still 2
+        more = c.post("/v1/documents", json={"documents": docs[2:]})
+    assert over.status_code == 409 and over.json()["error"]["code"] == "quota_exceeded"
+    assert "3 documents (quota 2)" in over.json()["error"]["message"]
+    assert fits.status_code == 200 and again.status_code == 200, (fits.text, again.text)
+    assert more.status_code == 409
+    assert set(_ids(docs_service, "small")) == {"d0", "d1"}
+
+
 def test_reingesting_replaces_and_delete_removes_from_every_index(docs_service: Service) -> None:
     long_text = "Expense reports are due monthly. " * 40
     with docs_service.client("acme") as c:
