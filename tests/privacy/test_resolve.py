@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privacy.analyzer import _RANK, Detection, _merge_same_type, resolve
+from privacy.overlaps import _RANK, Detection, _merge_same_type, resolve
 
 
 def _resolve_by_clipping(results: Iterable[Detection]) -> list[Detection]:
