@@ -214,6 +214,17 @@ class Settings(BaseSettings):
         description="HMAC key that signs audit chain heads and prune checkpoints; empty = a "
         "random key generated once into DATA_DIR/audit-signing.key (mode 0600).",
     )
+    audit_key_from_env_only: bool = Field(
+        False,
+        description="Production: refuse to start unless RAGTRUST_AUDIT_SIGNING_KEY is set "
+        "(never read or generate DATA_DIR/audit-signing.key).",
+    )
+    audit_max_exports: int = Field(
+        4,
+        ge=1,
+        description="Audit exports streamed at once; more get 503 with Retry-After (each "
+        "page of an export holds a database connection only while it is read).",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

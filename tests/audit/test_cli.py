@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ from typer.testing import CliRunner
 from audit import export
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
-from audit.signing import KEY_FILE, signing_key
+from audit.signing import KEY_FILE, SigningKeyMissing, signing_key
 from rag.cli.main import app
-from rag.core.settings import Settings, get_settings
+from rag.core.settings import ROOT, Settings, get_settings
 from rag.db import make_engine
 from tests.audit.events import T0, event
 
@@ -92,3 +93,19 @@ def test_a_configured_signing_key_is_used_and_no_file_written(tmp_path: Path) ->
     settings = Settings(data_dir=tmp_path, audit_signing_key=SecretStr("from a secret store"))
     assert signing_key(settings) == b"from a secret store"
     assert not (tmp_path / KEY_FILE).exists()
+
+
+def test_production_takes_the_signing_key_from_the_environment_only(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, audit_key_from_env_only=True)
+    with pytest.raises(SigningKeyMissing, match="RAGTRUST_AUDIT_SIGNING_KEY"):
+        signing_key(settings)
+    assert not (tmp_path / KEY_FILE).exists()
+    configured = settings.model_copy(update={"audit_signing_key": SecretStr("from the vault")})
+    assert signing_key(configured) == b"from the vault"
+
+
+def test_the_generated_key_file_is_git_ignored() -> None:
+    done = subprocess.run(
+        ["git", "check-ignore", "-q", f"data/{KEY_FILE}"], cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, f"data/{KEY_FILE} is not in .gitignore"
