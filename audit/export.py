@@ -3,7 +3,7 @@
 Both carry every field of the record, the chain fields included, so an exported file can be
 re-verified away from the service (``check``; ``ragtrust audit verify --file``). In CSV,
 lists and dicts are JSON cells, None is an empty cell (optional text is never "", see
-``AuditEvent``).
+``AuditEvent``), and a cell a spreadsheet would run as a formula is prefixed with ``'``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def lines(records: Iterable[Mapping[str, Any]], fmt: ExportFormat) -> Iterator[s
             yield f"{head[:-1]},{tail}}}\n"
         return
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; also quotes a lone \r
     writer.writerow(RECORD_FIELDS)
     yield _drain(buf)
     for rec in records:
@@ -52,12 +52,22 @@ def _drain(buf: io.StringIO) -> str:
     return text
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula; such a cell (and
+# one that already starts with the quote) gets a leading ' that ``read`` takes off again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)  # str() of a float is its shortest round-tripping repr
+    text = str(value)  # str() of a float is its shortest round-tripping repr
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def _uncell(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") else cell
 
 
 def _nullable(name: str) -> bool:
@@ -77,7 +87,8 @@ def read(stream: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord]:
         return
     for row in csv.DictReader(stream):
         values: dict[str, Any] = {}
-        for name, cell in row.items():
+        for name, escaped in row.items():
+            cell = _uncell(escaped)
             if name in JSON_FIELDS:
                 values[name] = json.loads(cell)
             elif cell == "" and name in NULLABLE:

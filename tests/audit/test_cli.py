@@ -105,7 +105,5 @@ def test_production_takes_the_signing_key_from_the_environment_only(tmp_path: Pa
 
 
 def test_the_generated_key_file_is_git_ignored() -> None:
-    done = subprocess.run(
-        ["git", "check-ignore", "-q", f"data/{KEY_FILE}"], cwd=ROOT, check=False
-    )
+    done = subprocess.run(["git", "check-ignore", "-q", f"data/{KEY_FILE}"], cwd=ROOT, check=False)
     assert done.returncode == 0, f"data/{KEY_FILE} is not in .gitignore"

@@ -3,6 +3,7 @@ verified on its own; the time range and the tenant bound what it holds."""
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import datetime, timedelta
 
@@ -70,3 +71,20 @@ def test_an_empty_csv_export_is_its_header(audit_log: AuditLog) -> None:
 def test_from_after_to_is_refused(audit_log: AuditLog) -> None:
     with pytest.raises(InvalidRequest):
         audit_log.export("acme", T0, T0 - timedelta(seconds=1))
+
+
+def test_csv_cells_never_start_a_formula_and_still_round_trip(audit_log: AuditLog) -> None:
+    """A redacted question like ``=HYPERLINK(...)`` reaches a spreadsheet as text; JSONL
+    keeps it exactly, and both read back to the same record."""
+    texts = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=quoted"]
+    for i, text in enumerate(texts):
+        audit_log.append(event(i).model_copy(update={"question": text, "answer": text}))
+    csv_text = "".join(audit_log.export("acme", fmt="csv"))
+    for row in list(csv.reader(io.StringIO(csv_text, newline="")))[1:]:
+        assert not [c for c in row if c[:1] in ("=", "+", "-", "@", "\t", "\r")], row
+    jsonl_text = "".join(audit_log.export("acme"))
+    assert '"question":"=HYPERLINK' in jsonl_text
+    read_csv = list(export.read(io.StringIO(csv_text, newline=""), "csv"))
+    assert [r.question for r in read_csv] == texts
+    assert read_csv == list(export.read(io.StringIO(jsonl_text), "jsonl"))
+    assert export.check(read_csv).broken is None
