@@ -76,12 +76,16 @@ class AuditLog:
     # -- writing ---------------------------------------------------------------------------
 
     def append(self, event: AuditEvent) -> str:
-        """Add ``event`` to its tenant's chain; returns the new record's hash once committed."""
-        payload = event_payload(event)
-        values = {**payload, "timestamp": event.timestamp}
+        """Add ``event`` to its tenant's chain; returns the new record's hash once committed.
+        An event without a timestamp is stamped once the chain is locked: taken before, two
+        appenders' times could land in the opposite order of their sequence numbers."""
         try:
             with self._write() as conn:
                 head = self._lock_head(conn, event.tenant)
+                if event.timestamp is None:
+                    event = event.model_copy(update={"timestamp": datetime.now(UTC)})
+                payload = event_payload(event)
+                values = {**payload, "timestamp": event.timestamp}
                 seq = head.seq + 1
                 digest = record_hash(payload, seq, head.hash)
                 conn.execute(

@@ -110,7 +110,11 @@ class AuditEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    timestamp: datetime | None = Field(
+        None,
+        description="None: the log stamps the time under the chain lock, so that records of "
+        "one tenant are in time order as they are in sequence order.",
+    )
     request_id: str = Field(max_length=64)
     tenant: str = Field(min_length=1, max_length=63)
     key_id: str | None = Field(None, max_length=16)
@@ -136,8 +140,10 @@ class AuditEvent(BaseModel):
 
     @field_validator("timestamp")
     @classmethod
-    def _utc_microseconds(cls, value: datetime) -> datetime:
+    def _utc_microseconds(cls, value: datetime | None) -> datetime | None:
         # Both databases keep microseconds; a naive time is taken as UTC.
+        if value is None:
+            return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("key_id", "role", "error_code", "model", "precision", "trust_preset")
@@ -149,6 +155,7 @@ class AuditEvent(BaseModel):
 class AuditRecord(AuditEvent):
     """A stored record: the event plus its place in the tenant's chain."""
 
+    timestamp: datetime
     seq: int
     prev_hash: str
     hash: str
@@ -196,6 +203,8 @@ def row_values(event: AuditEvent) -> dict[str, Any]:
 
 def event_payload(event: AuditEvent) -> dict[str, Any]:
     """The event's stored form."""
+    if event.timestamp is None:
+        raise ValueError("an event is stamped before its stored form is taken")
     values = row_values(event)
     values["timestamp"] = iso(event.timestamp)
     return values

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,9 +15,10 @@ import pytest
 from sqlalchemy import create_engine, delete, select, text, update
 from sqlalchemy.engine import Engine
 
+from audit import export
 from audit.chain import GENESIS, head_signature, record_hash
 from audit.log import HEADS, RECORDS, AuditLog
-from audit.records import dumps, event_payload, from_row, iso
+from audit.records import AuditEvent, dumps, event_payload, from_row, iso
 from rag.core.errors import DatabaseUnavailable
 from tests.audit.conftest import KEY
 from tests.audit.events import event
@@ -228,3 +230,17 @@ def test_an_unreachable_database_raises_database_unavailable() -> None:
         log.append(event(0))
     with pytest.raises(DatabaseUnavailable):
         log.export("acme")
+
+
+def test_records_are_stamped_in_sequence_order(audit_log: AuditLog) -> None:
+    """An event built first but appended second (it waited for the chain lock) gets the
+    later time: timestamps follow sequence numbers."""
+    first = AuditEvent(**event(1).model_dump(exclude={"timestamp"}))  # stamped by default
+    time.sleep(0.002)
+    second = AuditEvent(**event(2).model_dump(exclude={"timestamp"}))
+    audit_log.append(second)
+    audit_log.append(first)
+    stamps = [
+        r.timestamp for r in export.read("".join(audit_log.export("acme")).splitlines(), "jsonl")
+    ]
+    assert len(stamps) == 2 and stamps[0] < stamps[1], stamps
