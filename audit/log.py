@@ -3,7 +3,8 @@
 Appenders take turns per tenant on the tenant's chain-head row: on PostgreSQL a row lock
 (``SELECT ... FOR UPDATE``), on SQLite the database's write lock (``BEGIN IMMEDIATE``), so
 any number of threads and processes produce one gapless chain. Readers (verify, export) work
-on one snapshot and stream rows in batches, so a million records never sit in memory.
+on one snapshot and stream rows in batches, so a million records never sit in memory;
+exports read pages by sequence number, one short transaction each.
 Database failures surface as ``DatabaseUnavailable``: a request whose record could not be
 written must not be answered as a success.
 """
@@ -66,6 +67,7 @@ class AuditLog:
         self._engine = engine
         self._key = signing_key
         self._sqlite = engine.dialect.name == "sqlite"
+        self.page_size = BATCH  # records per export page (one short transaction each)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> AuditLog:
@@ -230,31 +232,34 @@ class AuditLog:
         fmt: ExportFormat = "jsonl",
     ) -> Iterator[str]:
         """The tenant's records with ``start <= timestamp < end``, in chain order, one line
-        each. The query runs now (so a database error is raised here, before a response has
-        begun); rows are fetched in batches as the lines are consumed."""
+        each. Read in pages of ``page_size`` by sequence number, each in a short transaction
+        of its own, so that an export read slowly holds no database connection between
+        pages (a dozen idle exports would otherwise empty the pool every request needs).
+        The export ends at the chain head as it was when the first page was read; the first
+        page is read now, so a database error is raised before a response has begun."""
         if start and end and _utc(start) > _utc(end):
             raise InvalidRequest("'from' must not be later than 'to'")
         query = self._range(select(RECORDS), tenant, start, end).order_by(RECORDS.c.seq)
-        try:
-            conn = self._engine.connect()
-        except SQLAlchemyError as exc:
-            raise DatabaseUnavailable(READ_FAILED) from exc
-        try:
-            self._begin_read(conn)
-            result = conn.execution_options(yield_per=BATCH).execute(query)
-        except SQLAlchemyError as exc:
-            conn.close()
-            raise DatabaseUnavailable(READ_FAILED) from exc
+        with self._snapshot() as conn:
+            upto = conn.scalar(select(HEADS.c.seq).where(HEADS.c.tenant == tenant))
+            if upto is not None:
+                query = query.where(RECORDS.c.seq <= upto)
+            first = self._page(conn, query, 0)
 
-        def stream() -> Iterator[str]:
-            try:
-                yield from formats.lines((from_row(row) for row in result), fmt)
-            except SQLAlchemyError as exc:
-                raise DatabaseUnavailable(READ_FAILED) from exc
-            finally:
-                conn.close()
+        def records() -> Iterator[dict[str, Any]]:
+            page = first
+            while page:
+                yield from page
+                if len(page) < self.page_size:
+                    return
+                with self._snapshot() as conn:
+                    page = self._page(conn, query, int(page[-1]["seq"]))
 
-        return stream()
+        return formats.lines(records(), fmt)
+
+    def _page(self, conn: Connection, query: Select[Any], after: int) -> list[dict[str, Any]]:
+        rows = conn.execute(query.where(RECORDS.c.seq > after).limit(self.page_size))
+        return [from_row(row) for row in rows]
 
     # -- retention -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from audit.export import MEDIA_TYPES
 from audit.log import AuditLog
 from audit.records import AuditRecord, ExportFormat
 from rag.api.auth import Auditor, RecordDep
+from rag.core.errors import RagtrustError
 from rag.protocol import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -44,13 +45,54 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def _chunks(lines: Iterator[str]) -> Iterator[str]:
-    while chunk := "".join(islice(lines, LINES_PER_CHUNK)):
-        yield chunk
+class TooManyExports(RagtrustError):
+    status_code = 503
+    code = "too_many_exports"
+    type = "service_unavailable"
+    retry_after_s = 10
+
+
+class ExportSlots:
+    """At most ``limit`` exports stream at once: each holds a worker thread while a page is
+    read, and a client reading slowly keeps its slot until it finishes or goes away."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    def take(self) -> None:
+        if self.taken >= self.limit:
+            raise TooManyExports(
+                f"{self.limit} audit exports are already running "
+                "(RAGTRUST_AUDIT_MAX_EXPORTS); retry later"
+            )
+        self.taken += 1
+
+    def give_back(self) -> None:
+        self.taken -= 1
+
+
+def export_slots(request: Request) -> ExportSlots:
+    """One per app (the event loop is its only user, so a counter is enough)."""
+    slots: ExportSlots | None = getattr(request.app.state, "audit_export_slots", None)
+    if slots is None:
+        settings = getattr(request.app.state.ragtrust, "settings", None)
+        slots = ExportSlots(settings.audit_max_exports if settings else 4)
+        request.app.state.audit_export_slots = slots
+    return slots
+
+
+def _chunks(lines: Iterator[str], slots: ExportSlots) -> Iterator[str]:
+    try:
+        while chunk := "".join(islice(lines, LINES_PER_CHUNK)):
+            yield chunk
+    finally:
+        slots.give_back()
 
 
 @router.get("/export", response_class=StreamingResponse, responses=_EXPORT_RESPONSES)
 async def export(
+    request: Request,
     caller: Auditor,
     log: AuditDep,
     record: RecordDep,
@@ -65,11 +107,17 @@ async def export(
 ) -> StreamingResponse:
     """The caller's tenant's audit records with ``from <= timestamp < to``, in chain order,
     each with its hash and its predecessor's, streamed without loading them all."""
-    lines = await asyncio.to_thread(log.export, caller.tenant, start, end, fmt)
-    await record.done()  # who read the audit log is audited too
+    slots = export_slots(request)
+    slots.take()
+    try:
+        lines = await asyncio.to_thread(log.export, caller.tenant, start, end, fmt)
+        await record.done()  # who read the audit log is audited too
+    except BaseException:
+        slots.give_back()
+        raise
     name = f"audit-{caller.tenant}.{fmt}"
     return StreamingResponse(
-        _chunks(lines),
+        _chunks(lines, slots),
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.core.errors import DatabaseUnavailable, RagtrustError, Unauthorized
@@ -120,7 +121,8 @@ def install(app: FastAPI, on_failure: FailureHook) -> None:
     app.add_exception_handler(RagtrustError, reporting(_ragtrust_error))
     app.add_exception_handler(RequestValidationError, reporting(_validation_error))
     app.add_exception_handler(StarletteHTTPException, reporting(_http_error))
-    # A database that is down or unreachable (not a bug such as an integrity error).
-    for db_error in (OperationalError, InterfaceError):
+    # A database that is down or unreachable (not a bug such as an integrity error), or
+    # whose connection pool has none free within its timeout.
+    for db_error in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(db_error, reporting(_database_error))
     app.add_exception_handler(Exception, reporting(_unexpected))

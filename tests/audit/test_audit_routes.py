@@ -11,14 +11,14 @@ from dataclasses import dataclass
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import create_engine, update
 from sqlalchemy.engine import Engine
 
 from audit import export
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
 from rag.api import errors as http_errors
-from rag.api.audit_routes import router
+from rag.api.audit_routes import ExportSlots, router
 from rag.api.middleware import RequestIdMiddleware
 from rag.api.observability import Metrics
 from rag.api.ratelimit import KeyRateLimiter
@@ -117,3 +117,31 @@ def test_openapi_documents_both_export_formats(client: TestClient) -> None:
     assert export_op["tags"] == ["audit"]
     verify_ok = spec["paths"]["/v1/audit/verify"]["get"]["responses"]["200"]
     assert verify_ok["content"]["application/json"]["schema"]["$ref"].endswith("TenantReport")
+
+
+def test_exports_over_the_limit_get_503_with_retry_after(client: TestClient) -> None:
+    headers = _auth(client)
+    slots = ExportSlots(2)
+    client.app.state.audit_export_slots = slots  # type: ignore[attr-defined]
+    slots.taken = 2  # two exports still streaming to slow readers
+    resp = client.get("/v1/audit/export", headers=headers)
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "too_many_exports"
+    assert int(resp.headers["retry-after"]) > 0
+    slots.give_back()
+    assert client.get("/v1/audit/export", headers=headers).status_code == 200
+    assert slots.taken == 1  # the finished export gave its slot back
+
+
+def test_an_exhausted_connection_pool_is_a_503_not_a_500(client: TestClient, db_url: str) -> None:
+    headers = _auth(client)
+    small = create_engine(db_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    state: RouteState = client.app.state.ragtrust  # type: ignore[attr-defined]
+    state.keys = KeyStore(small)
+    try:
+        with small.connect():  # the pool's only connection, held elsewhere
+            resp = client.get("/v1/audit/verify", headers=headers)
+        assert resp.status_code == 503, resp.text
+        assert resp.json()["error"]["code"] == "database_unavailable"
+        assert int(resp.headers["retry-after"]) > 0
+    finally:
+        small.dispose()

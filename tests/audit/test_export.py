@@ -88,3 +88,18 @@ def test_csv_cells_never_start_a_formula_and_still_round_trip(audit_log: AuditLo
     assert [r.question for r in read_csv] == texts
     assert read_csv == list(export.read(io.StringIO(jsonl_text), "jsonl"))
     assert export.check(read_csv).broken is None
+
+
+def test_slowly_read_exports_hold_no_database_connection(audit_log: AuditLog) -> None:
+    """Twenty exports begun and left half-read (a client that stopped reading) keep no
+    connection checked out: another request still gets one at once."""
+    for i in range(5):
+        audit_log.append(event(i))
+    audit_log.page_size = 2
+    engine = audit_log._engine
+    exports = [audit_log.export("acme") for _ in range(20)]
+    assert all(next(e).startswith('{"timestamp"') for e in exports)
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    audit_log.append(event(5))  # a record written meanwhile is past the export's head
+    assert [len(list(e)) for e in exports] == [4] * 20
+    assert [r.seq for r in _read(audit_log, "jsonl")] == [1, 2, 3, 4, 5, 6]
