@@ -8,7 +8,6 @@ override the service defaults (``RAGTRUST_*``) and are overridden in turn by a r
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -20,10 +19,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rag.core.db import Base
 from rag.core.errors import InvalidRequest, UnknownTenant
+from rag.core.tenant_names import is_valid_tenant_name, validate_tenant_name
 from rag.core.types import RetrievalMode
 from trust.presets import PresetName
-
-TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class TenantRow(Base):
@@ -78,12 +76,7 @@ class TenantRegistry(Protocol):
 
 
 def validate_name(name: str) -> str:
-    if not TENANT_NAME.fullmatch(name):
-        raise InvalidRequest(
-            "a tenant name is 1-63 characters of lowercase letters, digits, '-' and '_', "
-            "starting with a letter or digit"
-        )
-    return name
+    return validate_tenant_name(name)
 
 
 class SqlTenantRegistry:
@@ -103,7 +96,7 @@ class SqlTenantRegistry:
         return True
 
     def require(self, name: str) -> None:
-        if not TENANT_NAME.fullmatch(name) or not self._exists(name):
+        if not is_valid_tenant_name(name) or not self._exists(name):
             raise UnknownTenant("unknown tenant; create it with `ragtrust tenants create NAME`")
 
     def names(self) -> list[str]:

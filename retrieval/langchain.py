@@ -11,8 +11,9 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
+from rag.core.tenant_names import validate_tenant_name
 from retrieval.retriever import Retriever
 from retrieval.types import Filters, Mode
 
@@ -27,6 +28,12 @@ class RagtrustRetriever(BaseRetriever):
     k: int = 4
     mode: Mode = "hybrid"
     filters: Filters | None = None
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant_name(cls, tenant: str) -> str:
+        # refused at construction, before any search can touch another tenant's folder
+        return validate_tenant_name(tenant)
 
     @classmethod
     def from_settings(cls, tenant: str, **kwargs: Any) -> RagtrustRetriever:

@@ -28,6 +28,7 @@ import faiss
 import numpy as np
 
 from rag.core.errors import IndexWriteFailed, StorageFull
+from rag.core.tenant_names import validate_tenant_name
 from retrieval.bm25 import Bm25Index
 from retrieval.fusion import top
 from retrieval.types import Chunk, Filters
@@ -81,10 +82,15 @@ class IndexStore:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def _dir(self, tenant: str) -> Path:
+        """The tenant's folder; a name that is not a valid tenant name (``"demo/../acme"``)
+        is refused here too, since in-process callers reach the store without the API."""
+        return self.root / validate_tenant_name(tenant)
+
     # -- reading --------------------------------------------------------------------------
     def snapshot(self, tenant: str) -> Snapshot | None:
         """The tenant's current indexes (None before its first ingest)."""
-        pointer = self.root / tenant / _POINTER
+        pointer = self._dir(tenant) / _POINTER
         try:
             version = pointer.read_text().strip()
         except FileNotFoundError:
@@ -92,7 +98,7 @@ class IndexStore:
         cached = self._cache.get(tenant)
         if cached and cached.version == version:
             return cached
-        vdir = self.root / tenant / version
+        vdir = self._dir(tenant) / version
         with (vdir / "chunks.jsonl").open(encoding="utf-8") as f:
             chunks = [Chunk(**json.loads(line)) for line in f if line.strip()]
         dense = faiss.read_index(str(vdir / "dense.faiss"))
@@ -159,7 +165,7 @@ class IndexStore:
         dense = _dense_index(vectors, graph_from=self.hnsw_from)
         bm25 = Bm25Index.build([c.indexed_text for c in chunks])
 
-        tenant_dir = self.root / tenant
+        tenant_dir = self._dir(tenant)
         version = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
         tmp = tenant_dir / f".tmp-{version}"
         try:
@@ -199,7 +205,7 @@ class IndexStore:
     def _writing(self, tenant: str) -> Iterator[None]:
         with self._guard:
             lock = self._locks.setdefault(tenant, threading.Lock())
-        tenant_dir = self.root / tenant
+        tenant_dir = self._dir(tenant)
         tenant_dir.mkdir(parents=True, exist_ok=True)
         with lock, (tenant_dir / ".lock").open("a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.core.embedder import Embedder
+from rag.core.errors import InvalidRequest
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
 from retrieval.types import Document, Filters
@@ -43,6 +44,27 @@ def test_tenants_never_see_each_others_chunks(retriever: Retriever) -> None:
         assert {h.chunk.doc_id for h in hits} == {"travel.md"}
     assert retriever.store.document_ids("globex") == ["leave.md", "security.md"]
     assert retriever.search("initech", "anything", 5) == []
+
+
+@pytest.mark.parametrize("name", ["demo/../acme", "../acme", "acme/", "", "Acme", "a" * 64])
+def test_a_name_that_is_not_a_tenant_name_reaches_no_folder(
+    retriever: Retriever, tmp_path: Path, name: str
+) -> None:
+    # in-process callers bypass the API's tenant check: the store refuses such names itself
+    from retrieval.langchain import RagtrustRetriever
+
+    retriever.ingest("acme", DOCS)
+    (tmp_path / "demo").mkdir()
+    with pytest.raises(InvalidRequest):
+        retriever.search(name, "how long must a password be?", 3)
+    with pytest.raises(InvalidRequest):
+        retriever.ingest(name, DOCS[:1])
+    with pytest.raises(InvalidRequest):
+        retriever.delete(name, ["security.md"])
+    with pytest.raises(InvalidRequest):
+        RagtrustRetriever(retriever=retriever, tenant=name)
+    assert retriever.store.count("acme") == len(retriever.chunks("acme"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acme", "demo"]
 
 
 def test_filters_by_document_and_source(retriever: Retriever) -> None:
