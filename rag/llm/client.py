@@ -8,6 +8,7 @@ the timeout, not after minutes of silent back-off.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ import openai
 from openai import AsyncOpenAI
 
 from rag.core.errors import ContextTooLong, LLMError, LLMTimeout, LLMUnavailable
+
+log = logging.getLogger("ragtrust.llm")
 
 Message = dict[str, str]
 
@@ -306,9 +309,10 @@ class OpenAICompatibleClient:
                 "retry, or raise RAGTRUST_LLM_TIMEOUT_S"
             ) from exc
         except openai.APIConnectionError as exc:
+            # The server's address is internal: the operator's log has it, callers do not.
+            log.warning("the LLM server at %s is not reachable: %s", self.base_url, exc)
             raise LLMUnavailable(
-                f"the LLM server at {self.base_url} is not reachable; "
-                "is it running? (`ragtrust llm serve`)"
+                "the LLM server is not reachable; is it running? (`ragtrust llm serve`)"
             ) from exc
         except openai.BadRequestError as exc:
             # What vLLM says of a prompt longer than its window (the pipeline trims to fit;
@@ -320,7 +324,8 @@ class OpenAICompatibleClient:
         except openai.APIStatusError as exc:
             raise LLMError(f"the LLM server refused the request (HTTP {exc.status_code})") from exc
         except (openai.APIError, httpx.HTTPError) as exc:  # e.g. the server died mid-stream
-            raise LLMUnavailable(f"the LLM server at {self.base_url} broke off the answer") from exc
+            log.warning("the LLM server at %s broke off the answer: %s", self.base_url, exc)
+            raise LLMUnavailable("the LLM server broke off the answer") from exc
 
     @staticmethod
     def _completions(resp: Any) -> list[Completion]:

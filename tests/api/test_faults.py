@@ -78,6 +78,8 @@ def test_llm_dying_mid_stream_ends_with_an_error_event_and_is_audited(
     kind, data = _events(body)[-1]
     assert kind == "error" and data["error"]["code"] == "llm_unavailable"
     assert "Traceback" not in body
+    # The LLM server's internal address is for the operator's log, not for callers.
+    assert proxy.base_url not in body and str(proxy.port) not in body
     assert _audit(faulty, rid) == ("error", 503, "llm_unavailable")
     with faulty.client(role="user") as c:  # back without a restart
         assert c.post("/v1/answer", json=CHEAP).status_code == 200
@@ -95,6 +97,8 @@ def test_llm_down_is_a_503_with_retry_after_until_it_is_back(
         proxy.start()
     assert resp.status_code == 503 and int(resp.headers["retry-after"]) > 0
     assert resp.json()["error"]["code"] == "llm_unavailable"
+    assert str(proxy.port) not in resp.text and str(proxy.port) not in ready.text
+    assert proxy.base_url in faulty.log_path.read_text()
     assert ready.status_code == 503 and ready.json()["checks"]["llm"] == "down"
     assert _audit(faulty, resp.headers["x-request-id"]) == ("error", 503, "llm_unavailable")
     with faulty.client(role="user") as c:
