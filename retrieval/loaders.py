@@ -27,6 +27,12 @@ from retrieval.types import Document
 MAX_ID_CHARS = 512  # as the JSON API's document id
 
 
+def _shown(name: str) -> str:
+    """A file name as error messages quote it: an upload's name is the caller's to choose,
+    and a megabyte of it must not come back in every message."""
+    return name[:200]
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one file may hold (None: no limit); the service takes them from its settings."""
@@ -39,14 +45,16 @@ class Limits:
     def check(self, doc: Document, where: str) -> Document:
         """``doc`` if its id, title and source are within the limits, else the reason."""
         if len(doc.doc_id) > MAX_ID_CHARS:
-            raise InvalidRequest(f"{where[:200]}: the id is longer than {MAX_ID_CHARS} characters")
+            raise InvalidRequest(
+                f"{_shown(where)}: the id is longer than {MAX_ID_CHARS} characters"
+            )
         for field, value, limit, setting in (
             ("title", doc.title, self.max_title_chars, "RAGTRUST_MAX_TITLE_CHARS"),
             ("source", doc.source, self.max_source_chars, "RAGTRUST_MAX_SOURCE_CHARS"),
         ):
             if limit is not None and len(value) > limit:
                 raise InvalidRequest(
-                    f"{where[:200]}: the {field} is longer than {limit} characters ({setting})"
+                    f"{_shown(where)}: the {field} is longer than {limit} characters ({setting})"
                 )
         return doc
 
@@ -107,20 +115,21 @@ def load_bytes(
     doc_id: str | None = None,
     source: str | None = None,
     content_type: str | None = None,
-    max_bytes: int | None = None,
     limits: Limits | None = None,
 ) -> list[Document]:
     """The documents in one file or upload (several for JSONL, one otherwise)."""
-    lim = limits or Limits(max_bytes=max_bytes)
+    lim = limits or Limits()
     max_bytes = lim.max_bytes
-    fmt = format_of(name[:200], content_type)
+    fmt = format_of(_shown(name), content_type)
     if max_bytes is not None and len(data) > max_bytes:
-        raise InvalidRequest(f"{name[:200]}: {len(data)} bytes is over the {max_bytes}-byte limit")
+        raise InvalidRequest(
+            f"{_shown(name)}: {len(data)} bytes is over the {max_bytes}-byte limit"
+        )
     if not data.strip():
-        raise EmptyDocument(f"{name[:200]}: the file is empty")
+        raise EmptyDocument(f"{_shown(name)}: the file is empty")
     source = source or name
     if fmt == "jsonl":
-        return [lim.check(d, f"{name[:200]}:{n}") for n, d in _jsonl_lines(data, name)]
+        return [lim.check(d, f"{_shown(name)}:{n}") for n, d in _jsonl_lines(data, name)]
     if fmt == "pdf":
         text, pages = _pdf_text(data, name, lim.max_pdf_pages)
         title = Path(name).stem.replace("-", " ").replace("_", " ")
@@ -141,15 +150,11 @@ def load_file(
     path: Path,
     *,
     root: Path | None = None,
-    max_bytes: int | None = None,
     limits: Limits | None = None,
 ) -> list[Document]:
     """A file's documents; the id is the path relative to ``root`` (or the file name)."""
     doc_id = str(path.relative_to(root)) if root and path.is_relative_to(root) else path.name
-    return load_bytes(
-        path.read_bytes(), path.name, doc_id=doc_id, source=str(path), max_bytes=max_bytes,
-        limits=limits,
-    )  # fmt: skip
+    return load_bytes(path.read_bytes(), path.name, doc_id=doc_id, source=str(path), limits=limits)
 
 
 def iter_jsonl(data: bytes, name: str) -> Iterator[Document]:
@@ -169,11 +174,13 @@ def _jsonl_lines(data: bytes, name: str) -> Iterator[tuple[int, Document]]:
             title = str(obj.get("title") or "")
             text = str(obj.get("text") or "") or title
         except (json.JSONDecodeError, AttributeError) as exc:
-            raise InvalidRequest(f"{name[:200]}:{n}: not a JSON object ({exc})") from None
+            raise InvalidRequest(f"{_shown(name)}:{n}: not a JSON object ({exc})") from None
         except (RecursionError, ValueError):  # nested too deeply; an integer too long
-            raise InvalidRequest(f"{name[:200]}:{n}: a JSON object too deep or too large") from None
+            raise InvalidRequest(
+                f"{_shown(name)}:{n}: a JSON object too deep or too large"
+            ) from None
         if not doc_id:
-            raise InvalidRequest(f"{name[:200]}:{n}: a document needs an `_id` or `id`")
+            raise InvalidRequest(f"{_shown(name)}:{n}: a document needs an `_id` or `id`")
         yield n, Document(doc_id, title, text, source=str(obj.get("source") or name))
 
 
@@ -203,7 +210,7 @@ def _pdf_text(data: bytes, name: str, max_pages: int | None) -> tuple[str, tuple
         reader = PdfReader(io.BytesIO(data))
         if max_pages is not None and len(reader.pages) > max_pages:
             raise InvalidRequest(
-                f"{name[:200]}: {len(reader.pages)} pages is over the {max_pages}-page limit "
+                f"{_shown(name)}: {len(reader.pages)} pages is over the {max_pages}-page limit "
                 "(RAGTRUST_MAX_PDF_PAGES)"
             )
         page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
@@ -213,7 +220,7 @@ def _pdf_text(data: bytes, name: str, max_pages: int | None) -> tuple[str, tuple
         # pypdf on a malformed file raises its own errors (PdfReadError, LimitReachedError)
         # and, deeper in, whatever its parser trips over (KeyError, TypeError,
         # RecursionError...): all of them mean this file cannot be read.
-        raise InvalidRequest(f"{name[:200]}: not a readable PDF ({type(exc).__name__})") from None
+        raise InvalidRequest(f"{_shown(name)}: not a readable PDF ({type(exc).__name__})") from None
     starts, text = [], ""
     for page_text in page_texts:
         starts.append(len(text))

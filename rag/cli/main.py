@@ -103,7 +103,7 @@ def ingest(
     """Index documents into a tenant (re-ingesting a document id replaces it)."""
     from rag.runtime import build_tenants
     from retrieval.build import build_retriever
-    from retrieval.loaders import iter_files, load_file
+    from retrieval.loaders import Limits, iter_files, load_file
 
     settings = get_settings()
     try:
@@ -112,12 +112,13 @@ def ingest(
     except RagtrustError as exc:
         raise fail(exc.message) from None
     docs, errors = [], {}
+    limits = Limits(max_bytes=settings.max_document_bytes)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("reading files", total=len(files))
         for f in files:
             root = next((p for p in paths if p.is_dir() and f.is_relative_to(p)), None)
             try:
-                docs += load_file(f, root=root, max_bytes=settings.max_document_bytes)
+                docs += load_file(f, root=root, limits=limits)
             except RagtrustError as exc:
                 errors[str(f)] = exc.message
             progress.advance(task)

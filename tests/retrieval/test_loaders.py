@@ -83,7 +83,7 @@ def test_bad_files_are_refused_with_a_reason(
 
 def test_oversized_file_is_refused() -> None:
     with pytest.raises(InvalidRequest, match="limit"):
-        load_bytes(b"x" * 2000, "big.txt", max_bytes=1000)
+        load_bytes(b"x" * 2000, "big.txt", limits=Limits(max_bytes=1000))
 
 
 def test_folders_yield_supported_files_only(tmp_path: Path) -> None:
