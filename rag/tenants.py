@@ -75,17 +75,13 @@ class TenantRegistry(Protocol):
     def settings(self, name: str) -> TenantSettings: ...
 
 
-def validate_name(name: str) -> str:
-    return validate_tenant_name(name)
-
-
 class SqlTenantRegistry:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def create(self, name: str, *, exist_ok: bool = False) -> bool:
         """Create a tenant; returns False when it already existed (and ``exist_ok``)."""
-        validate_name(name)
+        validate_tenant_name(name)
         try:
             with Session(self._engine) as s, s.begin():
                 s.add(TenantRow(name=name, created_at=datetime.now(UTC)))

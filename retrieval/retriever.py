@@ -10,9 +10,8 @@ was tried and did not help, so it is not here.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +23,7 @@ from retrieval.chunking import split
 from retrieval.fusion import Ranked, convex, top
 from retrieval.quota import Quota
 from retrieval.quota import check as check_quota
-from retrieval.store import IndexStore, Snapshot
+from retrieval.store import IndexStore, Snapshot, TenantLocks
 from retrieval.types import Chunk, Document, Filters, Hit, Mode
 
 EMBED_BATCH = 256
@@ -61,8 +60,7 @@ class Retriever:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.params = params or HybridParams()
-        self._quota_locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._upload_locks = TenantLocks()
 
     # -- writing --------------------------------------------------------------------------
     def ingest(
@@ -94,22 +92,12 @@ class Retriever:
             report.chunks_per_document[doc.doc_id] = len(pieces)
         if not chunks:
             return report
-        with self._quota_lock(tenant if quota else None):
+        with self._upload_locks(tenant) if quota else nullcontext():
             if quota is not None:
                 check_quota(quota, self.chunks(tenant), chunks)
             self._embed_and_store(tenant, chunks, on_progress)
         report.chunks = len(chunks)
         return report
-
-    @contextmanager
-    def _quota_lock(self, tenant: str | None) -> Iterator[None]:
-        if tenant is None:
-            yield
-            return
-        with self._guard:
-            lock = self._quota_locks.setdefault(tenant, threading.Lock())
-        with lock:
-            yield
 
     def _embed_and_store(
         self, tenant: str, chunks: list[Chunk], on_progress: Callable[[int, int], None] | None

@@ -79,8 +79,7 @@ class IndexStore:
         self.dim = dim
         self.hnsw_from = hnsw_from
         self._cache: dict[str, Snapshot] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._locks = TenantLocks()
 
     def _dir(self, tenant: str) -> Path:
         """The tenant's folder; a name that is not a valid tenant name (``"demo/../acme"``)
@@ -203,16 +202,26 @@ class IndexStore:
 
     @contextmanager
     def _writing(self, tenant: str) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(tenant, threading.Lock())
         tenant_dir = self._dir(tenant)
         tenant_dir.mkdir(parents=True, exist_ok=True)
-        with lock, (tenant_dir / ".lock").open("a") as lock_file:
+        with self._locks(tenant), (tenant_dir / ".lock").open("a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+class TenantLocks:
+    """One in-process lock per tenant, made on first use."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, tenant: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(tenant, threading.Lock())
 
 
 def _dense_index(vectors: np.ndarray, graph_from: int) -> faiss.Index:
