@@ -4,6 +4,7 @@ chain. The tenant is the key's; an auditor never names (or sees) another tenant'
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
@@ -59,21 +60,26 @@ class ExportSlots:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.taken = 0
+        # take() runs on the event loop, give_back() where the body is read: a sync body
+        # iterator runs on a worker thread, so the count needs a lock.
+        self._lock = threading.Lock()
 
     def take(self) -> None:
-        if self.taken >= self.limit:
-            raise TooManyExports(
-                f"{self.limit} audit exports are already running "
-                "(RAGTRUST_AUDIT_MAX_EXPORTS); retry later"
-            )
-        self.taken += 1
+        with self._lock:
+            if self.taken >= self.limit:
+                raise TooManyExports(
+                    f"{self.limit} audit exports are already running "
+                    "(RAGTRUST_AUDIT_MAX_EXPORTS); retry later"
+                )
+            self.taken += 1
 
     def give_back(self) -> None:
-        self.taken -= 1
+        with self._lock:
+            self.taken -= 1
 
 
 def export_slots(request: Request) -> ExportSlots:
-    """One per app (the event loop is its only user, so a counter is enough)."""
+    """One per app."""
     slots: ExportSlots | None = getattr(request.app.state, "audit_export_slots", None)
     if slots is None:
         settings = getattr(request.app.state.ragtrust, "settings", None)
