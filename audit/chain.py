@@ -63,12 +63,19 @@ def record_hash(stored: Mapping[str, Any], seq: int, prev_hash: str) -> str:
 
 def sign(key: bytes, kind: str, **fields: Any) -> str:
     """HMAC-SHA256 over the canonical JSON of ``fields``; ``kind`` keeps a head signature
-    from passing as a checkpoint's."""
+    from passing as a checkpoint's, an anchor's or an export seal's."""
     return hmac.new(key, dumps({"kind": kind, **fields}).encode(), hashlib.sha256).hexdigest()
 
 
 def head_signature(key: bytes, tenant: str, seq: int, hash_: str) -> str:
     return sign(key, "head", tenant=tenant, seq=seq, hash=hash_)
+
+
+def anchor_signature(key: bytes, tenant: str, seq: int, hash_: str) -> str:
+    """Over what the head's signature covers, but of another kind: a head's signature copied
+    into the anchor (or back) does not pass. ``pruned_to`` is left out; only the database's
+    triggers guard it (it may only grow), so that an append need not read it to sign."""
+    return sign(key, "anchor", tenant=tenant, seq=seq, hash=hash_)
 
 
 def checkpoint_signature(
@@ -84,7 +91,7 @@ def signature_ok(expected: str, found: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Anchor:
+class ChainPoint:
     """Where a chain segment starts: the genesis, or a checkpoint's last pruned record."""
 
     seq: int = 0
@@ -121,17 +128,17 @@ class VerifyReport(BaseModel):
 
 @dataclass
 class ChainCheck:
-    """Walks one tenant's records in seq order from an anchor and stops at the first fault."""
+    """Walks one tenant's records in seq order from a start and stops at the first fault."""
 
-    anchor: Anchor
+    start: ChainPoint
     records: int = 0
     first_seq: int | None = None
-    last: Anchor | None = None
+    last: ChainPoint | None = None
     broken: BrokenLink | None = None
 
     def feed(self, payloads: Iterable[Mapping[str, Any]]) -> bool:
         """Checks each record (in stored form, see ``audit.records``); False once broken."""
-        prev = self.last or self.anchor
+        prev = self.last or self.start
         for rec in payloads:
             seq = int(rec["seq"])
             if seq != prev.seq + 1:
@@ -144,12 +151,12 @@ class ChainCheck:
                 return self._break(seq, "record altered: its hash does not match its fields")
             self.records += 1
             self.first_seq = self.first_seq or seq
-            prev = self.last = Anchor(seq, rec["hash"])
+            prev = self.last = ChainPoint(seq, rec["hash"])
         return True
 
     def end(self, head_seq: int, head_hash: str) -> bool:
         """The chain must end exactly at the signed head: anything short of it was cut off."""
-        last = self.last or self.anchor
+        last = self.last or self.start
         if self.broken:
             return False
         if head_seq > last.seq:
@@ -175,3 +182,38 @@ class ChainCheck:
             pruned=pruned,
             broken=self.broken,
         )
+
+
+def anchor_fault(
+    key: bytes, tenant: str, head: Any, anchor: Any | None, pruned_to: int
+) -> BrokenLink | None:
+    """Head and anchor rows (``seq``, ``hash``; the anchor's ``pruned_to`` and ``signature``)
+    must agree, and ``pruned_to`` be the newest checkpoint's seq. The anchor only moves
+    forward, so a head behind it was put back (from a backup, say) after the records past it
+    were deleted. An anchor without a signature was backfilled by migration 0004."""
+    head_seq = int(head.seq)
+    if anchor is None:
+        if head_seq == 0 and not pruned_to:
+            return None  # a head that never moved: the tenant never had a record
+        return BrokenLink(seq=head_seq, reason="chain anchor is missing")
+    seq = int(anchor.seq)
+    expected = anchor_signature(key, tenant, seq, anchor.hash)
+    if anchor.signature and not signature_ok(expected, anchor.signature):
+        return BrokenLink(seq=seq, reason="chain anchor signature is invalid")
+    if seq > head_seq:
+        return BrokenLink(
+            seq=head_seq + 1,
+            reason=f"records {head_seq + 1}..{seq} missing: the chain head is older than "
+            "its anchor (restored from a backup?)",
+        )
+    if seq < head_seq:
+        return BrokenLink(seq=seq + 1, reason="chain head is ahead of its anchor")
+    if anchor.hash != head.hash:
+        return BrokenLink(seq=seq, reason="chain head hash does not match its anchor")
+    if int(anchor.pruned_to) != pruned_to:
+        return BrokenLink(
+            seq=pruned_to,
+            reason=f"newest checkpoint is at seq {pruned_to}, its anchor says "
+            f"{int(anchor.pruned_to)} (a checkpoint deleted or put back?)",
+        )
+    return None

@@ -16,7 +16,7 @@ import types
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union, get_args, get_origin
 
-from audit.chain import Anchor, ChainCheck
+from audit.chain import ChainCheck, ChainPoint
 from audit.records import JSON_FIELDS, RECORD_FIELDS, AuditRecord, ExportFormat, event_payload
 
 MEDIA_TYPES: dict[str, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
@@ -105,8 +105,8 @@ def check(records: Iterable[AuditRecord]) -> ChainCheck:
     records = iter(records)
     first = next(records, None)
     if first is None:
-        return ChainCheck(Anchor())
-    result = ChainCheck(Anchor(first.seq - 1, first.prev_hash))
+        return ChainCheck(ChainPoint())
+    result = ChainCheck(ChainPoint(first.seq - 1, first.prev_hash))
     result.feed(
         {**event_payload(r), "seq": r.seq, "prev_hash": r.prev_hash, "hash": r.hash}
         for r in itertools.chain([first], records)

@@ -2,9 +2,12 @@
 
 Appenders take turns per tenant on the tenant's chain-head row: on PostgreSQL a row lock
 (``SELECT ... FOR UPDATE``), on SQLite the database's write lock (``BEGIN IMMEDIATE``), so
-any number of threads and processes produce one gapless chain. Readers (verify, export) work
-on one snapshot and stream rows in batches, so a million records never sit in memory;
-exports read pages by sequence number, one short transaction each.
+any number of threads and processes produce one gapless chain. The same transaction moves
+the tenant's anchor (``AuditAnchorRow``), which the database lets only move forward: verify
+requires head and anchor to agree, so an old head put back or a whole chain deleted shows.
+Readers (verify, export) work on one snapshot and stream rows in batches, so a million
+records never sit in memory; exports read pages by sequence number, one short transaction
+each.
 Database failures surface as ``DatabaseUnavailable``: a request whose record could not be
 written must not be answered as a success.
 """
@@ -16,7 +19,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -25,17 +39,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from audit import export as formats
 from audit.chain import (
     GENESIS,
-    Anchor,
     BrokenLink,
     ChainCheck,
+    ChainPoint,
     TenantReport,
     VerifyReport,
+    anchor_fault,
+    anchor_signature,
     checkpoint_signature,
     head_signature,
     record_hash,
     signature_ok,
 )
 from audit.records import (
+    AuditAnchorRow,
     AuditCheckpointRow,
     AuditEvent,
     AuditHeadRow,
@@ -51,6 +68,10 @@ from rag.core.settings import Settings
 RECORDS = cast(Table, AuditRow.__table__)
 HEADS = cast(Table, AuditHeadRow.__table__)
 CHECKPOINTS = cast(Table, AuditCheckpointRow.__table__)
+ANCHORS = cast(Table, AuditAnchorRow.__table__)
+# rag.tenants' table, read by name (audit sits below rag): a registered tenant is verified
+# even when no audit table names it any more.
+TENANTS = table("tenants", column("name"))
 BATCH = 1000  # rows per fetch when streaming
 DELETE_BATCH = 10_000  # records deleted per transaction by prune, so appenders never wait long
 READ_FAILED = "the audit log cannot be read; check RAGTRUST_DATABASE_URL"
@@ -99,6 +120,7 @@ class AuditLog:
                     .values(seq=seq, hash=digest,
                             signature=head_signature(self._key, event.tenant, seq, digest))
                 )  # fmt: skip
+                self._move_anchor(conn, event.tenant, seq, digest)
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(
                 "the audit record could not be written; check RAGTRUST_DATABASE_URL"
@@ -115,7 +137,17 @@ class AuditLog:
             yield conn
             conn.commit()
 
-    def _lock_head(self, conn: Connection, tenant: str) -> Anchor:
+    def _move_anchor(self, conn: Connection, tenant: str, seq: int, digest: str) -> None:
+        """The anchor follows the head, in its transaction (which holds the tenant's lock, so
+        update-else-insert cannot race). After an old head was put back this fails: the
+        triggers refuse to move the anchor back, and the tenant's appends stop."""
+        values = {"seq": seq, "hash": digest,
+                  "signature": anchor_signature(self._key, tenant, seq, digest)}  # fmt: skip
+        moved = conn.execute(update(ANCHORS).where(ANCHORS.c.tenant == tenant).values(values))
+        if moved.rowcount == 0:
+            conn.execute(insert(ANCHORS), {"tenant": tenant, "pruned_to": 0, **values})
+
+    def _lock_head(self, conn: Connection, tenant: str) -> ChainPoint:
         query = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.tenant == tenant).with_for_update()
         row = conn.execute(query).one_or_none()
         if row is None:  # a new tenant: two first appends may race; one insert wins
@@ -127,7 +159,7 @@ class AuditLog:
                 .on_conflict_do_nothing(index_elements=["tenant"])
             )
             row = conn.execute(query).one()
-        return Anchor(int(row.seq), str(row.hash))
+        return ChainPoint(int(row.seq), str(row.hash))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -153,8 +185,14 @@ class AuditLog:
             return self._tenants(conn)
 
     def _tenants(self, conn: Connection) -> list[str]:
-        # UNION drops duplicates; a tenant whose head was deleted still shows by its records.
-        names = select(HEADS.c.tenant).union(select(RECORDS.c.tenant), select(CHECKPOINTS.c.tenant))
+        # UNION drops duplicates; a tenant whose head was deleted still shows by its records,
+        # and one whose head, records and checkpoints all were by its anchor.
+        names = select(HEADS.c.tenant).union(
+            select(RECORDS.c.tenant),
+            select(CHECKPOINTS.c.tenant),
+            select(ANCHORS.c.tenant),
+            select(TENANTS.c.name),
+        )
         return sorted(conn.scalars(names))
 
     def verify(self, tenant: str | None = None) -> VerifyReport:
@@ -167,28 +205,29 @@ class AuditLog:
     def _verify_tenant(self, conn: Connection, tenant: str) -> TenantReport:
         cp = self._checkpoint(conn, tenant)
         cp_seq = None if cp is None else int(cp.seq)
-        anchor = Anchor() if cp is None else Anchor(int(cp.seq), cp.hash)
+        start = ChainPoint() if cp is None else ChainPoint(int(cp.seq), cp.hash)
         pruned = 0 if cp is None else int(cp.count)
-        check = ChainCheck(anchor)
+        check = ChainCheck(start)
         if cp is not None:
             expected = checkpoint_signature(
-                self._key, tenant, anchor.seq, anchor.hash, pruned, iso(_utc(cp.created_at))
+                self._key, tenant, start.seq, start.hash, pruned, iso(_utc(cp.created_at))
             )
             if not signature_ok(expected, cp.signature):
-                check.broken = BrokenLink(seq=anchor.seq, reason="checkpoint signature is invalid")
+                check.broken = BrokenLink(seq=start.seq, reason="checkpoint signature is invalid")
                 return check.report(tenant, cp_seq)
-        if check.feed(self._rows(conn, tenant, after=anchor.seq)):
+        if check.feed(self._rows(conn, tenant, after=start.seq)):
             head = conn.execute(select(HEADS).where(HEADS.c.tenant == tenant)).one_or_none()
+            anchor = conn.execute(select(ANCHORS).where(ANCHORS.c.tenant == tenant)).one_or_none()
             if head is None:
-                if check.records or cp is not None:
-                    check.broken = BrokenLink(seq=anchor.seq, reason="chain head is missing")
+                if check.records or cp is not None or anchor is not None:
+                    check.broken = BrokenLink(seq=start.seq, reason="chain head is missing")
             elif not signature_ok(
                 head_signature(self._key, tenant, int(head.seq), head.hash), head.signature
             ):
                 check.broken = BrokenLink(seq=int(head.seq), reason="chain head signature is "
                                           "invalid")  # fmt: skip
-            else:
-                check.end(int(head.seq), head.hash)
+            elif check.end(int(head.seq), head.hash):
+                check.broken = anchor_fault(self._key, tenant, head, anchor, cp_seq or 0)
         return check.report(tenant, cp_seq, pruned)
 
     def _checkpoint(self, conn: Connection, tenant: str) -> Any:
@@ -279,37 +318,40 @@ class AuditLog:
                     f"tenant {tenant}: the audit chain is broken at seq {report.broken.seq} "
                     f"({report.broken.reason}); nothing was pruned"
                 )
-            anchor_seq = report.checkpoint_seq or 0
+            start_seq = report.checkpoint_seq or 0
             first_kept = conn.scalar(
                 select(func.min(RECORDS.c.seq)).where(
                     RECORDS.c.tenant == tenant,
-                    RECORDS.c.seq > anchor_seq,
+                    RECORDS.c.seq > start_seq,
                     RECORDS.c.timestamp >= before,
                 )
             )
             last = int(first_kept) - 1 if first_kept is not None else report.last_seq or 0
-            if last <= anchor_seq:
+            if last <= start_seq:
                 return 0
             row = conn.execute(
                 select(RECORDS.c.hash).where(RECORDS.c.tenant == tenant, RECORDS.c.seq == last)
             ).one()
-        count = report.pruned + last - anchor_seq
+        count = report.pruned + last - start_seq
         created = datetime.now(UTC)
         signature = checkpoint_signature(self._key, tenant, last, row.hash, count, iso(created))
         try:
             with self._write() as conn:
                 self._lock_head(conn, tenant)  # one prune of a tenant at a time
                 current = self._checkpoint(conn, tenant)
-                if (int(current.seq) if current is not None else 0) != anchor_seq:
+                if (int(current.seq) if current is not None else 0) != start_seq:
                     raise InvalidRequest(f"tenant {tenant} was pruned concurrently; run again")
                 conn.execute(
                     insert(CHECKPOINTS),
                     {"tenant": tenant, "seq": last, "hash": row.hash, "count": count,
                      "created_at": created, "signature": signature},
                 )  # fmt: skip
+                conn.execute(
+                    update(ANCHORS).where(ANCHORS.c.tenant == tenant).values(pruned_to=last)
+                )
             # Records under a checkpoint are outside the chain: deleting them in batches
             # keeps every transaction short.
-            for upto in range(anchor_seq + DELETE_BATCH, last + DELETE_BATCH, DELETE_BATCH):
+            for upto in range(start_seq + DELETE_BATCH, last + DELETE_BATCH, DELETE_BATCH):
                 with self._write() as conn:
                     conn.execute(
                         delete(RECORDS).where(
@@ -318,4 +360,4 @@ class AuditLog:
                     )
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable("pruning the audit log failed; run it again") from exc
-        return last - anchor_seq
+        return last - start_seq

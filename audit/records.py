@@ -1,4 +1,4 @@
-"""What one audit record holds, and the three tables that keep the log tamper-evident.
+"""What one audit record holds, and the four tables that keep the log tamper-evident.
 
 ``AuditEvent`` is what a route hands to the log: every field compliance asks about, with the
 question and answer already redacted (placeholders only; the log stores what it is given and
@@ -69,6 +69,24 @@ class AuditHeadRow(Base):
     tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
     seq: Mapped[int] = mapped_column(Seq)
     hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchorRow(Base):
+    """Each tenant's chain anchor: a second, signed copy of the head that the database lets
+    move forward only (migration 0004's triggers refuse a DELETE, and an UPDATE or INSERT
+    that lowers ``seq`` or ``pruned_to`` or changes the hash at the same seq). A head row
+    restored from an older backup, or deleted with every record, no longer matches it.
+    ``signature`` (over tenant, seq and hash) is "" only on anchors that migration 0004
+    copied from existing heads, as it has no key; the triggers refuse "" in any later
+    write."""
+
+    __tablename__ = "audit_anchors"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    seq: Mapped[int] = mapped_column(Seq)
+    hash: Mapped[str] = mapped_column(String(64))
+    pruned_to: Mapped[int] = mapped_column(Seq)  # the newest checkpoint's seq; 0: none
     signature: Mapped[str] = mapped_column(String(64))
 
 

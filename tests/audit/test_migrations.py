@@ -5,7 +5,7 @@ once; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, Table, create_engine, insert, inspect, select
 from sqlalchemy.engine import Engine
 
 from audit.chain import GENESIS, head_signature, record_hash
-from audit.log import RECORDS, AuditLog
+from audit.log import ANCHORS, RECORDS, AuditLog
 from audit.records import event_payload
 from rag import migrations
 from rag.core.db import Base
@@ -24,11 +24,11 @@ from rag.keys import ApiKeyRow
 from rag.migrations import import_tables
 from rag.tenants import TenantRow
 from tests.audit.conftest import KEY
-from tests.audit.events import event
+from tests.audit.events import T0, event
 from tests.audit.together import start_together
 
 import_tables()
-AUDIT_TABLES = {"audit_records", "audit_heads", "audit_checkpoints"}
+AUDIT_TABLES = {"audit_records", "audit_heads", "audit_checkpoints", "audit_anchors"}
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -118,6 +118,31 @@ def test_a_chain_written_before_quotes_existed_verifies_after_the_upgrade(db_url
             assert set(conn.scalars(select(RECORDS.c.quotes)).all()) == {"[]"}
     finally:
         engine.dispose()
+
+
+def test_anchors_are_backfilled_from_the_heads_and_signed_by_the_next_append(
+    engine: Engine,
+) -> None:
+    """A database from before 0004: its chains verify after the upgrade, each anchored where
+    its head and newest checkpoint were (unsigned: the migration has no key)."""
+    log = AuditLog(engine, KEY)
+    for i in range(4):
+        log.append(event(i, at=T0 + timedelta(days=i)))
+    log.prune(T0 + timedelta(days=2))
+    with engine.connect() as conn:
+        command.downgrade(migrations.config(conn), "0003")
+        conn.commit()
+    assert "audit_anchors" not in inspect(engine).get_table_names()
+    migrations.upgrade(engine)
+    with engine.connect() as conn:
+        anchor = conn.execute(select(ANCHORS)).one()
+    assert (anchor.tenant, anchor.seq, anchor.pruned_to, anchor.signature) == ("acme", 4, 2, "")
+    assert log.verify().ok
+    log.append(event(9))
+    with engine.connect() as conn:
+        anchor = conn.execute(select(ANCHORS)).one()
+    assert anchor.seq == 5 and anchor.signature != ""
+    assert log.verify().ok
 
 
 def test_processes_starting_together_migrate_once(db_url: str) -> None:
