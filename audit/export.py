@@ -1,23 +1,24 @@
 """Export formats: one record per JSON line, or one per CSV row, and reading them back.
 
-Both carry every field of the record, the chain fields included, so an exported file can be
-re-verified away from the service (``check``; ``ragtrust audit verify --file``). In CSV,
-lists and dicts are JSON cells, None is an empty cell (optional text is never "", see
-``AuditEvent``), and a cell a spreadsheet would run as a formula is prefixed with ``'``.
+Both carry every field of the record, the chain fields included, and end with the export's
+seal (``audit.seal``), so an exported file can be re-verified away from the service
+(``audit.seal.check``; ``ragtrust audit check``). In CSV, lists and dicts are JSON cells,
+None is an empty cell (optional text is never "", see ``AuditEvent``), a cell a spreadsheet
+would run as a formula is prefixed with ``'``, and the seal is a last row whose first cell
+is ``_seal`` and whose second is the seal's JSON.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Union, get_args, get_origin
 
-from audit.chain import ChainCheck, ChainPoint
-from audit.records import JSON_FIELDS, RECORD_FIELDS, AuditRecord, ExportFormat, event_payload
+from audit.records import JSON_FIELDS, RECORD_FIELDS, AuditRecord, ExportFormat, dumps
+from audit.seal import SEAL_KEY, Seal
 
 MEDIA_TYPES: dict[str, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
@@ -27,14 +28,21 @@ _NESTED = tuple(name for name in RECORD_FIELDS if name in JSON_FIELDS)
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def lines(records: Iterable[Mapping[str, Any]], fmt: ExportFormat) -> Iterator[str]:
-    """Each record (in stored form, see ``audit.records``) as one line, newline included;
-    CSV starts with a header. The stored JSON text of lists and dicts is written as it is."""
+def lines(
+    records: Iterable[Mapping[str, Any]],
+    fmt: ExportFormat,
+    seal: Callable[[], Seal] | None = None,
+) -> Iterator[str]:
+    """Each record (in stored form, see ``audit.records``) as one line, newline included,
+    then the seal (made once the records are through); CSV starts with a header. The stored
+    JSON text of lists and dicts is written as it is."""
     if fmt == "jsonl":
         for rec in records:
             head = _COMPACT.encode({name: rec[name] for name in _SCALARS})
             tail = ",".join(f'"{name}":{rec[name]}' for name in _NESTED)
             yield f"{head[:-1]},{tail}}}\n"
+        if seal is not None:
+            yield dumps({SEAL_KEY: seal().model_dump()}) + "\n"
         return
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; also quotes a lone \r
@@ -42,6 +50,10 @@ def lines(records: Iterable[Mapping[str, Any]], fmt: ExportFormat) -> Iterator[s
     yield _drain(buf)
     for rec in records:
         writer.writerow([_cell(rec[name]) for name in RECORD_FIELDS])
+        yield _drain(buf)
+    if seal is not None:
+        filler = [""] * (len(RECORD_FIELDS) - 2)
+        writer.writerow([SEAL_KEY, seal().model_dump_json(), *filler])
         yield _drain(buf)
 
 
@@ -79,13 +91,28 @@ NULLABLE = frozenset(name for name in RECORD_FIELDS if _nullable(name))
 
 
 def read(stream: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord]:
-    """Parse an export back into records (the inverse of ``lines``)."""
+    """Parse an export back into records (the inverse of ``lines``), its seal left out."""
+    for item in items(stream, fmt):
+        if isinstance(item, AuditRecord):
+            yield item
+
+
+_SEAL_LINE = f'{{"{SEAL_KEY}":'
+
+
+def items(stream: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord | Seal]:
+    """Parse an export into its records and its seal, in file order."""
     if fmt == "jsonl":
         for line in stream:
-            if line.strip():
+            if line.startswith(_SEAL_LINE):
+                yield Seal.model_validate(json.loads(line)[SEAL_KEY])
+            elif line.strip():
                 yield AuditRecord.model_validate_json(line)
         return
     for row in csv.DictReader(stream):
+        if row["timestamp"] == SEAL_KEY:
+            yield Seal.model_validate_json(row["request_id"])
+            continue
         values: dict[str, Any] = {}
         for name, escaped in row.items():
             cell = _uncell(escaped)
@@ -96,19 +123,3 @@ def read(stream: Iterable[str], fmt: ExportFormat) -> Iterator[AuditRecord]:
             else:
                 values[name] = cell
         yield AuditRecord.model_validate(values)
-
-
-def check(records: Iterable[AuditRecord]) -> ChainCheck:
-    """Verify an export on its own: every record's hash, and each link to the one before.
-    (Where the file starts, the first record's ``prev_hash`` is taken on trust: a range
-    export begins mid-chain.)"""
-    records = iter(records)
-    first = next(records, None)
-    if first is None:
-        return ChainCheck(ChainPoint())
-    result = ChainCheck(ChainPoint(first.seq - 1, first.prev_hash))
-    result.feed(
-        {**event_payload(r), "seq": r.seq, "prev_hash": r.prev_hash, "hash": r.hash}
-        for r in itertools.chain([first], records)
-    )
-    return result

@@ -62,6 +62,7 @@ from audit.records import (
     from_row,
     iso,
 )
+from audit.seal import SealWriter
 from rag.core.errors import DatabaseUnavailable, InvalidRequest
 from rag.core.settings import Settings
 
@@ -274,16 +275,21 @@ class AuditLog:
         each. Read in pages of ``page_size`` by sequence number, each in a short transaction
         of its own, so that an export read slowly holds no database connection between
         pages (a dozen idle exports would otherwise empty the pool every request needs).
-        The export ends at the chain head as it was when the first page was read; the first
-        page is read now, so a database error is raised before a response has begun."""
+        The export ends at the chain head as it was when the first page was read, and then
+        with its signed seal (``audit.seal``); the first page is read now, so a database
+        error is raised before a response has begun."""
         if start and end and _utc(start) > _utc(end):
             raise InvalidRequest("'from' must not be later than 'to'")
         query = self._range(select(RECORDS), tenant, start, end).order_by(RECORDS.c.seq)
         with self._snapshot() as conn:
-            upto = conn.scalar(select(HEADS.c.seq).where(HEADS.c.tenant == tenant))
-            if upto is not None:
-                query = query.where(RECORDS.c.seq <= upto)
+            head = conn.execute(
+                select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.tenant == tenant)
+            ).one_or_none()
+            if head is not None:
+                query = query.where(RECORDS.c.seq <= head.seq)
             first = self._page(conn, query, 0)
+        at = ChainPoint(int(head.seq), head.hash) if head is not None else ChainPoint()
+        sealer = SealWriter(tenant, start and _utc(start), end and _utc(end), at)
 
         def records() -> Iterator[dict[str, Any]]:
             page = first
@@ -294,7 +300,7 @@ class AuditLog:
                 with self._snapshot() as conn:
                     page = self._page(conn, query, int(page[-1]["seq"]))
 
-        return formats.lines(records(), fmt)
+        return formats.lines(sealer.watch(records()), fmt, lambda: sealer.seal(self._key))
 
     def _page(self, conn: Connection, query: Select[Any], after: int) -> list[dict[str, Any]]:
         rows = conn.execute(query.where(RECORDS.c.seq > after).limit(self.page_size))

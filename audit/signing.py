@@ -26,15 +26,26 @@ class SigningKeyMissing(RuntimeError):
 
 
 def signing_key(settings: Settings) -> bytes:
-    secret = settings.audit_signing_key.get_secret_value()
-    if secret:
-        return secret.encode()
+    key = existing_signing_key(settings)
+    if key is not None:
+        return key
     if settings.audit_key_from_env_only:
         raise SigningKeyMissing(
             "RAGTRUST_AUDIT_KEY_FROM_ENV_ONLY is set but RAGTRUST_AUDIT_SIGNING_KEY is empty: "
             "set the audit signing key from your secret store"
         )
     return key_file(settings.data_dir / KEY_FILE)
+
+
+def existing_signing_key(settings: Settings) -> bytes | None:
+    """The key, without creating one: a fresh key would only make every seal look forged."""
+    secret = settings.audit_signing_key.get_secret_value()
+    if secret:
+        return secret.encode()
+    path = settings.data_dir / KEY_FILE
+    if settings.audit_key_from_env_only or not path.exists():
+        return None
+    return key_file(path)
 
 
 def key_file(path: Path) -> bytes:

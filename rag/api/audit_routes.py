@@ -36,7 +36,10 @@ AuditDep = Annotated[AuditLog, Depends(get_audit)]
 _EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "description": "The records, oldest first, streamed: one JSON object per line "
-        "(jsonl), or a header and one row per record (csv; lists and objects as JSON cells).",
+        "(jsonl), or a header and one row per record (csv; lists and objects as JSON cells), "
+        'then the export\'s signed seal: a last line {"_seal": {...}} (jsonl), or a last row '
+        "whose first cell is _seal and whose second is the seal's JSON (csv). "
+        "`ragtrust audit check FILE` tells a whole file from a truncated or altered one.",
         "content": {
             MEDIA_TYPES["jsonl"]: {"schema": AuditRecord.model_json_schema()},
             MEDIA_TYPES["csv"]: {"schema": {"type": "string"}},
@@ -112,7 +115,8 @@ async def export(
     fmt: Annotated[ExportFormat, Query(alias="format")] = "jsonl",
 ) -> StreamingResponse:
     """The caller's tenant's audit records with ``from <= timestamp < to``, in chain order,
-    each with its hash and its predecessor's, streamed without loading them all."""
+    each with its hash and its predecessor's, streamed without loading them all, and sealed
+    (``audit.seal``)."""
     slots = export_slots(request)
     slots.take()
     try:

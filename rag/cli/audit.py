@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from audit.log import AuditLog
 
 audit_app = typer.Typer(
-    help="The tamper-evident audit log: verify, export, prune.", no_args_is_help=True
+    help="The tamper-evident audit log: verify, export, check an export, prune.",
+    no_args_is_help=True,
 )
 
 DATES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"]
@@ -39,7 +40,7 @@ def verify(
     tenant: Annotated[str | None, typer.Option(help="One tenant; default: all.")] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Verify an export (.jsonl or .csv) instead of the database."),
+        typer.Option("--file", help="Check an export instead of the database (as `check`)."),
     ] = None,
 ) -> None:
     """Recompute every record's hash and each chain's links; exit 1 at the first broken one."""
@@ -61,20 +62,52 @@ def verify(
         raise typer.Exit(1)
 
 
+@audit_app.command("check")
+def check(
+    path: Annotated[Path, typer.Argument(help="An export (.jsonl or .csv).", metavar="FILE")],
+) -> None:
+    """Check an exported file on its own: every record's hash and link, and the records
+    against the export's signed seal. Exit 0: whole; 1: truncated, a record missing,
+    altered or fabricated; 2: unsealed (cut short, or exported before seals existed)."""
+    _verify_file(path)
+
+
 def _verify_file(path: Path) -> None:
     from pydantic import ValidationError
 
-    from audit import export
+    from audit import export, seal
+    from audit.signing import existing_signing_key
 
+    key = existing_signing_key(get_settings())
+    if key is None:
+        raise fail(
+            "no audit signing key to check the seal with: set RAGTRUST_AUDIT_SIGNING_KEY "
+            "(or RAGTRUST_DATA_DIR to where audit-signing.key is)"
+        )
     fmt: ExportFormat = "csv" if path.suffix.lower() == ".csv" else "jsonl"
     try:
         with path.open(encoding="utf-8", newline="") as f:
-            result = export.check(export.read(f, fmt))
+            result = seal.check(export.items(f, fmt), key)
     except (OSError, ValueError, ValidationError) as exc:
         raise fail(f"cannot read {path} as {fmt}: {exc}") from None
-    span = f" (seq {result.first_seq}..{result.last.seq})" if result.last else ""
-    _print(str(path), result.broken, f"{result.records} records{span}")
-    if result.broken is not None:
+    span = f" (seq {result.first_seq}..{result.last_seq})" if result.records else ""
+    summary = f"{result.records} records{span}"
+    if result.status == "unsealed":
+        out.print(
+            f"[yellow]UNSEALED[/yellow] {path}: {summary} link up, but the file has no seal: "
+            "it may have been cut short (or was exported before seals existed)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    if result.seal is not None and result.status == "whole":
+        sealed = result.seal
+        window = f", from {sealed.start or 'the start'} to {sealed.end or 'the end'}"
+        summary += f", whole: sealed for {sealed.tenant}{window}; head at seq {sealed.head_seq}"
+    broken = result.broken
+    if broken is not None:
+        broken = broken.model_copy(update={"reason": f"{result.status}: {broken.reason}"})
+    _print(str(path), broken, summary)
+    if broken is not None:
         raise typer.Exit(1)
 
 

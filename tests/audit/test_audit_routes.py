@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, update
 from sqlalchemy.engine import Engine
 
-from audit import export
+from audit import export, seal
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
 from rag.api import errors as http_errors
@@ -25,6 +25,7 @@ from rag.api.ratelimit import KeyRateLimiter
 from rag.api.recorder import Recorder
 from rag.keys import KeyStore
 from rag.tenants import SqlTenantRegistry
+from tests.audit.conftest import KEY
 from tests.audit.events import event
 
 
@@ -73,7 +74,7 @@ def test_an_auditor_exports_its_own_tenants_records(client: TestClient, fmt: Exp
     assert f'filename="audit-acme.{fmt}"' in resp.headers["content-disposition"]
     records = list(export.read(io.StringIO(resp.text, newline=""), fmt))
     assert [(r.tenant, r.seq) for r in records] == [("acme", s) for s in range(1, 6)]
-    assert export.check(records).broken is None
+    assert seal.check(export.items(io.StringIO(resp.text, newline=""), fmt), KEY).status == "whole"
 
 
 def test_export_takes_from_and_to(client: TestClient) -> None:

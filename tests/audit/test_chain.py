@@ -27,7 +27,8 @@ from tests.audit.together import start_together
 
 def test_a_new_chain_starts_at_the_genesis_and_links_each_record(audit_log: AuditLog) -> None:
     hashes = [audit_log.append(event(i)) for i in range(3)]
-    rows = [json.loads(line) for line in audit_log.export("acme")]
+    *rows, sealed = [json.loads(line) for line in audit_log.export("acme")]
+    assert sealed["_seal"]["digest"] == hashlib.sha256("".join(hashes).encode()).hexdigest()
     assert [r["prev_hash"] for r in rows] == [GENESIS, *hashes[:2]]
     assert [r["hash"] for r in rows] == hashes
     report = audit_log.verify("acme")

@@ -75,6 +75,37 @@ def test_export_writes_the_range_to_a_file_that_verifies(
     assert done.exit_code == 1 and "first broken link at seq 4" in done.output
 
 
+def test_check_says_whole_truncated_or_unsealed(log: AuditLog, tmp_path: Path) -> None:
+    _seed(log)
+    out = tmp_path / "acme.jsonl"
+    done = runner.invoke(app, ["audit", "export", "--tenant", "acme", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(app, ["audit", "check", str(out)])
+    assert done.exit_code == 0 and "6 records (seq 1..6), whole: sealed for acme" in done.output
+    *records, sealed = out.read_text().splitlines(keepends=True)
+    out.write_text("".join([*records[:4], sealed]))  # the last two records deleted
+    done = runner.invoke(app, ["audit", "check", str(out)])
+    assert done.exit_code == 1, done.output
+    assert "first broken link at seq 5: truncated: cut after seq 4" in done.output
+    out.write_text("".join(records[:4]))  # cut short: the seal goes too
+    done = runner.invoke(app, ["audit", "verify", "--file", str(out)])
+    assert done.exit_code == 2 and "UNSEALED" in done.output and "no seal" in done.output
+
+
+def test_check_without_the_signing_key_says_so(
+    log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking on a machine without the key must not create one (that would make the seal
+    look forged)."""
+    out = tmp_path / "acme.jsonl"
+    out.write_text("".join(log.export("acme")))
+    monkeypatch.setenv("RAGTRUST_DATA_DIR", str(tmp_path / "elsewhere"))
+    get_settings.cache_clear()
+    done = runner.invoke(app, ["audit", "check", str(out)])
+    assert done.exit_code == 1 and "RAGTRUST_AUDIT_SIGNING_KEY" in done.output
+    assert not (tmp_path / "elsewhere" / KEY_FILE).exists()
+
+
 def test_prune_then_verify_is_green(log: AuditLog) -> None:
     _seed(log)
     done = runner.invoke(app, ["audit", "prune", "--before", "2025-03-04", "--tenant", "acme"])

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from audit import export
+from audit import export, seal
 from audit.log import AuditLog
 from audit.records import EVENT_FIELDS, AuditEvent, AuditRecord, ExportFormat
 from rag.core.errors import InvalidRequest
+from tests.audit.conftest import KEY
 from tests.audit.events import T0, event
 
 FORMATS = [pytest.param("jsonl", id="jsonl"), pytest.param("csv", id="csv")]
@@ -39,15 +40,16 @@ def test_export_round_trips_every_field(audit_log: AuditLog, fmt: ExportFormat) 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_exported_file_verifies_on_its_own(audit_log: AuditLog, fmt: ExportFormat) -> None:
+    """Without its seal, as far as the records go (the seal: test_seal.py)."""
     for i in range(6):
         audit_log.append(event(i))
     records = _read(audit_log, fmt)
-    assert export.check(records).broken is None and export.check(records).records == 6
-    assert export.check(records[2:]).broken is None  # a range starts mid-chain
+    assert seal.check(records, KEY).broken is None and seal.check(records, KEY).records == 6
+    assert seal.check(records[2:], KEY).broken is None  # a range starts mid-chain
     altered = [*records[:3], records[3].model_copy(update={"answer": "edited"}), *records[4:]]
-    broken = export.check(altered).broken
+    broken = seal.check(altered, KEY).broken
     assert broken is not None and broken.seq == 4
-    broken = export.check(records[:2] + records[3:]).broken
+    broken = seal.check(records[:2] + records[3:], KEY).broken
     assert broken is not None and broken.seq == 3
 
 
@@ -63,9 +65,10 @@ def test_export_takes_the_time_range_from_inclusive_to_exclusive(
     assert audit_log.count("acme", start, end) == 4
 
 
-def test_an_empty_csv_export_is_its_header(audit_log: AuditLog) -> None:
-    assert "".join(audit_log.export("acme", fmt="csv")).startswith("timestamp,request_id,")
-    assert list(audit_log.export("acme")) == []
+def test_an_empty_export_is_its_header_and_seal(audit_log: AuditLog) -> None:
+    header, sealed = audit_log.export("acme", fmt="csv")
+    assert header.startswith("timestamp,request_id,") and sealed.startswith("_seal,")
+    assert [line[:9] for line in audit_log.export("acme")] == ['{"_seal":']
 
 
 def test_from_after_to_is_refused(audit_log: AuditLog) -> None:
@@ -87,7 +90,7 @@ def test_csv_cells_never_start_a_formula_and_still_round_trip(audit_log: AuditLo
     read_csv = list(export.read(io.StringIO(csv_text, newline=""), "csv"))
     assert [r.question for r in read_csv] == texts
     assert read_csv == list(export.read(io.StringIO(jsonl_text), "jsonl"))
-    assert export.check(read_csv).broken is None
+    assert seal.check(read_csv, KEY).broken is None
 
 
 def test_slowly_read_exports_hold_no_database_connection(audit_log: AuditLog) -> None:
@@ -101,5 +104,5 @@ def test_slowly_read_exports_hold_no_database_connection(audit_log: AuditLog) ->
     assert all(next(e).startswith('{"timestamp"') for e in exports)
     assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     audit_log.append(event(5))  # a record written meanwhile is past the export's head
-    assert [len(list(e)) for e in exports] == [4] * 20
+    assert [len(list(e)) for e in exports] == [4 + 1] * 20  # and the seal
     assert [r.seq for r in _read(audit_log, "jsonl")] == [1, 2, 3, 4, 5, 6]

@@ -154,7 +154,8 @@ def audit_check(svc: stack.ServiceProcess, sent: dict[str, dict[str, str]]) -> d
         auth = {"Authorization": f"Bearer {svc.key(tenant, 'auditor')}"}
         resp = httpx.get(f"{svc.url}/v1/audit/export", headers=auth, timeout=300)
         resp.raise_for_status()
-        records = [json.loads(line) for line in resp.text.splitlines() if line.strip()]
+        lines = [json.loads(line) for line in resp.text.splitlines() if line.strip()]
+        records = [r for r in lines if "_seal" not in r]  # the last line seals the export
         ids = Counter(r["request_id"] for r in records)
         ok = {r["request_id"] for r in records if r["status"] == "ok"}
         report[tenant] = {
