@@ -12,10 +12,7 @@ of them reads the same key.
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
-
+from rag.core.secrets import secret_file
 from rag.core.settings import Settings
 
 KEY_FILE = "audit-signing.key"
@@ -34,7 +31,7 @@ def signing_key(settings: Settings) -> bytes:
             "RAGTRUST_AUDIT_KEY_FROM_ENV_ONLY is set but RAGTRUST_AUDIT_SIGNING_KEY is empty: "
             "set the audit signing key from your secret store"
         )
-    return key_file(settings.data_dir / KEY_FILE)
+    return secret_file(settings.data_dir / KEY_FILE)
 
 
 def existing_signing_key(settings: Settings) -> bytes | None:
@@ -45,21 +42,4 @@ def existing_signing_key(settings: Settings) -> bytes | None:
     path = settings.data_dir / KEY_FILE
     if settings.audit_key_from_env_only or not path.exists():
         return None
-    return key_file(path)
-
-
-def key_file(path: Path) -> bytes:
-    """The key stored at ``path`` (64 hex digits), created there first if it is missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-        try:
-            os.link(tmp, path)  # atomic: the first process's key wins, never a half-written one
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
-    return bytes.fromhex(path.read_text().strip())
+    return secret_file(path)

@@ -60,7 +60,9 @@ def _stats(ms: list[float]) -> dict[str, float]:
 def run(answers: int, abusers: int, console: Console) -> dict[str, Any]:
     llm = ensure_llm(get_settings())
     with tempfile.TemporaryDirectory() as tmp:
-        svc = start_service(Path(tmp), llm.base_url, llm.model, RAGTRUST_RATE_LIMIT="")
+        svc = start_service(
+            Path(tmp), llm.base_url, llm.model, llm_api_key=llm.api_key, RAGTRUST_RATE_LIMIT=""
+        )
         try:
             svc.wait_for()
             upload_corpus(svc.url, svc.key("victim"), ROOT / "data" / "demo")

@@ -74,6 +74,9 @@ DEMO_QUESTIONS = (
     "By when must the security awareness training be completed?",
 )
 
+# The raw-vLLM arm's own salts, apart from every tenant's the service derives.
+SALT_KEY = os.urandom(32)
+
 
 async def _wave(jobs: Sequence[Callable[[], Awaitable[Sample]]]) -> tuple[list[Sample], float]:
     t0 = time.perf_counter()
@@ -87,7 +90,7 @@ async def measure_level(
     """All three arms at concurrency ``c``, wave by wave, the arm order rotating."""
     samples: dict[str, list[Sample]] = {arm: [] for arm in ARMS}
     wall = dict.fromkeys(ARMS, 0.0)
-    salt = cache_salt(f"bench-vllm-c{c}")
+    salt = cache_salt(SALT_KEY, f"bench-vllm-c{c}")
     for w in range(math.ceil(requests / c)):
         qs = [questions[(w * c + i) % len(questions)] for i in range(c)]
         for arm in ARMS[w % len(ARMS) :] + ARMS[: w % len(ARMS)]:
@@ -113,7 +116,7 @@ async def measure_ttft(bench: Bench, questions: Sequence[str], n: int) -> dict[s
     """Time to the first token, streamed, one request at a time, the arm order rotating: raw
     vLLM, the service with trust off, each mode with the default preset (the generative
     samples start beside the answer; an extractive answer is sent whole before its samples)."""
-    salt = cache_salt("bench-stream-vllm")
+    salt = cache_salt(SALT_KEY, "bench-stream-vllm")
     times: dict[str, list[float]] = {"vllm": [], "service_off": [], "service_generative": [],
                                      "service_extractive": []}  # fmt: skip
     for i in range(n):
@@ -160,7 +163,9 @@ def run(
     }  # fmt: skip
     env = {"RAGTRUST_RATE_LIMIT": "", "RAGTRUST_LLM_TIMEOUT_S": str(TIMEOUT_S)}
     with tempfile.TemporaryDirectory(prefix="ragtrust-bench-") as tmp:
-        svc = stack.start_service(Path(tmp), llm.base_url, llm.model, **env)
+        svc = stack.start_service(
+            Path(tmp), llm.base_url, llm.model, llm_api_key=llm.api_key, **env
+        )
         try:
             cold = {"vllm_s": llm.start_s, "vllm_reused": llm.start_s is None}
             with console.status("starting ragtrust serve ..."):

@@ -79,7 +79,9 @@ class Bench:
         self.settings = settings
         self.max_tokens = settings.max_answer_tokens  # as the service asks
         self.svc = svc
-        self.vllm = OpenAICompatibleClient(llm.base_url, llm.model, timeout_s=TIMEOUT_S)
+        self.vllm = OpenAICompatibleClient(
+            llm.base_url, llm.model, api_key=llm.api_key, timeout_s=TIMEOUT_S
+        )
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         self.http = httpx.AsyncClient(base_url=svc.url, timeout=TIMEOUT_S, limits=limits)
         self.keys: dict[str, str] = {}

@@ -97,7 +97,9 @@ def _measure(
     ready_s = round(time.perf_counter() - started, 1)
 
     async def go() -> dict[str, Any]:
-        client = AsyncOpenAI(base_url=server.base_url, api_key="EMPTY", timeout=600, max_retries=0)
+        client = AsyncOpenAI(
+            base_url=server.base_url, api_key=server.api_key, timeout=600, max_retries=0
+        )
         try:
             res: dict[str, Any] = await _quality(client, name, items) if items else {}
             if not target.simulated:

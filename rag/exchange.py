@@ -6,6 +6,7 @@ names, the per-tenant cache salt, and quotes as the audit log may keep them."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from typing import Literal
 
 from privacy.policy import Protected
 from privacy.vault import Vault
+from rag.core.secrets import secret_file
+from rag.core.settings import Settings
 from rag.llm.client import Message
 from rag.llm.prompts import Source
 from rag.protocol import AnswerResponse, Citation, Quote
@@ -21,6 +24,7 @@ from trust.presets import PresetName
 from trust.scorer import TrustResult
 
 SNIPPET_CHARS = 240
+CACHE_SALT_KEY_FILE = "llm-cache-salt.key"
 
 
 @dataclass
@@ -116,9 +120,17 @@ def restore_unsupported(trust: TrustResult, answer: str, vault: Vault) -> TrustR
     return trust.model_copy(update={"unsupported": fixed})
 
 
-def cache_salt(tenant: str) -> str:
-    """A per-tenant salt so vLLM's prefix cache never shares entries across tenants."""
-    return hashlib.sha256(f"ragtrust-tenant:{tenant}".encode()).hexdigest()[:32]
+def cache_salt_key(settings: Settings) -> bytes:
+    secret = settings.llm_cache_salt_key.get_secret_value()
+    return secret.encode() if secret else secret_file(settings.data_dir / CACHE_SALT_KEY_FILE)
+
+
+def cache_salt(key: bytes, tenant: str) -> str:
+    """A per-tenant salt so vLLM's prefix cache never shares entries across tenants.
+
+    Keyed: with a salt anyone could compute from the tenant's name, whoever reaches the LLM
+    server could send it and time cache hits to probe another tenant's prompts."""
+    return hmac.new(key, f"ragtrust-cache-salt:{tenant}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def masked_quotes(quotes: Sequence[Quote], safe: Protected) -> tuple[Quote, ...]:

@@ -28,6 +28,7 @@ from rag.exchange import (
     Prepared,
     StageTimer,
     cache_salt,
+    cache_salt_key,
     citation,
     fit_context,
     masked_quotes,
@@ -69,6 +70,7 @@ class AnswerPipeline:
         self.tenants = tenants
         self.retriever = retriever
         self.llm = llm
+        self._salt_key = cache_salt_key(settings)
         self.trust = trust or TrustScorer.from_settings(settings, llm, retriever.embedder)
         self.quotes = QuoteAnswerer.from_settings(settings, llm, retriever.embedder)
         if privacy is None and settings.privacy_enabled:
@@ -154,7 +156,7 @@ class AnswerPipeline:
             sources=sources,
             preset=preset,
             threshold=threshold,
-            salt=cache_salt(tenant),
+            salt=cache_salt(self._salt_key, tenant),
             timer=timer,
             answer_mode=answer_mode,
             question=question,
@@ -405,7 +407,7 @@ class AnswerPipeline:
         preset, threshold = self._trust_choice(ts, req.trust_preset)
         trust = await self.trust.score(
             safe.question, safe_answer, sources, preset=preset, threshold=threshold,
-            cache_salt=cache_salt(tenant),
+            cache_salt=cache_salt(self._salt_key, tenant),
         )  # fmt: skip
         timer.lap("trust")
         return ScoreResponse(

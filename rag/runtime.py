@@ -46,17 +46,17 @@ def build_keys(settings: Settings, engine: Engine | None = None) -> KeyStore:
 @asynccontextmanager
 async def llm_client(settings: Settings) -> AsyncIterator[LLMClient]:
     """The configured endpoint, or the embedded vLLM server started (and stopped) here."""
-    server = None
+    server, api_key = None, settings.llm_api_key
     if settings.embedded_llm:
         log.info("starting the embedded vLLM server (%s); this takes about a minute ...",
                  settings.embedded_model_name)  # fmt: skip
         server = await asyncio.to_thread(llm_server.start, settings)
-        base_url, model = server.base_url, server.model
+        base_url, model, api_key = server.base_url, server.model, server.api_key
         log.info("vLLM is serving %s at %s", model, base_url)
     else:
         base_url, model = settings.llm_base_url, settings.llm_model
     client = OpenAICompatibleClient(
-        base_url, model, api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s
+        base_url, model, api_key=api_key, timeout_s=settings.llm_timeout_s
     )
     try:
         yield client

@@ -40,6 +40,10 @@ class LLM:
     start_s: float | None  # None: an already running server was reused
     server: llm_server.EmbeddedServer
 
+    @property
+    def api_key(self) -> str:
+        return self.server.api_key
+
     def stop(self) -> None:
         self.server.stop()  # a reused server is not ours and is left running
 
@@ -113,15 +117,20 @@ class ServiceProcess:
             self.proc.wait()
 
 
-def start_service(data_dir: Path, llm_base_url: str, llm_model: str, **env: str) -> ServiceProcess:
-    """``ragtrust serve`` on a free loopback port, on that vLLM endpoint, with ``env``
-    (RAGTRUST_* names) added; returns at once (``wait_for`` blocks)."""
+def start_service(
+    data_dir: Path, llm_base_url: str, llm_model: str, *, llm_api_key: str | None = None,
+    **env: str,
+) -> ServiceProcess:  # fmt: skip
+    """``ragtrust serve`` on a free loopback port, on that vLLM endpoint (its key, else the
+    one in this process's environment), with ``env`` (RAGTRUST_* names) added; returns at
+    once (``wait_for`` blocks)."""
     port = free_port()
     full_env = {
         **os.environ,
         "RAGTRUST_DATA_DIR": str(data_dir),
         "RAGTRUST_LLM_BASE_URL": llm_base_url,
         "RAGTRUST_LLM_MODEL": llm_model,
+        **({"RAGTRUST_LLM_API_KEY": llm_api_key} if llm_api_key is not None else {}),
         "RAGTRUST_PORT": str(port),
         "HF_HUB_OFFLINE": "1",
         **env,

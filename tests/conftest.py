@@ -4,6 +4,7 @@ the embedder the service uses."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 
@@ -19,10 +20,14 @@ from tests.support import DEMO, LLMEndpoint, Service, start_service
 
 @pytest.fixture(scope="session")
 def llm() -> Iterator[LLMEndpoint]:
-    """The embedded vLLM server with the default prepared model (`make test` prepares it)."""
+    """The embedded vLLM server with the default prepared model (`make test` prepares it).
+
+    Its key goes into the environment, as an operator configures an external endpoint, so
+    that every service, CLI run and in-process ``Settings()`` the tests start can use it."""
     settings = Settings()
     server = llm_server.start(settings)
-    yield LLMEndpoint(server.base_url, server.model)
+    os.environ["RAGTRUST_LLM_API_KEY"] = server.api_key
+    yield LLMEndpoint(server.base_url, server.model, server.api_key)
     server.stop()
 
 

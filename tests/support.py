@@ -24,6 +24,7 @@ BIN = Path(sys.executable).parent
 class LLMEndpoint:
     base_url: str
     model: str
+    api_key: str
 
 
 @dataclass

@@ -40,7 +40,16 @@ class Settings(BaseSettings):
         "", description="OpenAI-compatible endpoint (e.g. http://gpu:8000/v1); empty = embedded."
     )
     llm_model: str = Field("", description="Served model name at LLM_BASE_URL.")
-    llm_api_key: str = Field("EMPTY", description="API key for LLM_BASE_URL.")
+    llm_api_key: str = Field(
+        "EMPTY",
+        description="API key for LLM_BASE_URL (the embedded server gets a random one per start).",
+    )
+    llm_cache_salt_key: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key that derives each tenant's vLLM prefix-cache salt (replicas "
+        "sharing LLM servers set the same one); empty = a random key generated once into "
+        "DATA_DIR/llm-cache-salt.key (mode 0600).",
+    )
     llm_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout to the LLM.")
     llm_precision: Precision = Field(
         "int8",

@@ -4,22 +4,32 @@ vLLM lives in its own virtualenv (``.venv-llm``) because its pins (torch, transf
 fastapi) fight the service's; we therefore start it as a subprocess of that interpreter
 rather than importing it. A server already answering on the port with the same model is
 reused, not duplicated, so `make run`, the tests and `ragtrust llm serve` can share one.
+
+Every start gets a random API key (in vLLM's environment, not on its command line where
+``ps`` shows it to every local user), written to ``DATA_DIR/vllm-<port>.key`` (mode 0600)
+so that later processes of the same installation can reuse the server. A server on the port
+that does not accept that key, or that accepts requests without any key, was not started by
+this installation: it is never reused, since prompts (pseudonymized, but with the tenant's
+documents) would go to whoever runs it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import httpx
 
 from rag.core.errors import LLMUnavailable, ModelNotPrepared
+from rag.core.secrets import replace_secret
 from rag.core.settings import Settings
 from rag.llm.hardware import has_avx512
 
@@ -28,6 +38,7 @@ from rag.llm.hardware import has_avx512
 class EmbeddedServer:
     base_url: str
     model: str
+    api_key: str
     process: subprocess.Popen[bytes] | None  # None when an existing server was reused
     log_path: Path
 
@@ -42,12 +53,44 @@ class EmbeddedServer:
             self.process.wait()
 
 
-def serves_model(base_url: str, model: str, timeout_s: float = 2) -> bool:
+class Port(Enum):
+    """What answers on the embedded server's port."""
+
+    FREE = "nothing"
+    OURS = "our server, with the model"
+    LOCKED = "a server that refuses our key"
+    OPEN = "a server that asks for no key"
+    OTHER = "a server without the model"
+
+
+def probe(base_url: str, model: str, api_key: str, timeout_s: float = 2) -> Port:
     try:
-        resp = httpx.get(f"{base_url}/models", timeout=timeout_s)
-        return resp.status_code == 200 and any(m["id"] == model for m in resp.json()["data"])
-    except (httpx.HTTPError, ValueError, KeyError):
-        return False
+        resp = httpx.get(f"{base_url}/models", headers=_auth(api_key), timeout=timeout_s)
+        if resp.status_code in (401, 403):
+            return Port.LOCKED
+        if resp.status_code != 200 or not any(m["id"] == model for m in resp.json()["data"]):
+            return Port.OTHER
+        anonymous = httpx.get(f"{base_url}/models", timeout=timeout_s)
+    except httpx.TransportError:
+        return Port.FREE
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return Port.OTHER
+    return Port.OPEN if anonymous.status_code == 200 else Port.OURS
+
+
+def key_path(settings: Settings) -> Path:
+    return settings.data_dir / f"vllm-{settings.llm_port}.key"
+
+
+def _auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _known_key(settings: Settings) -> str:
+    try:
+        return key_path(settings).read_text().strip()
+    except OSError:
+        return ""
 
 
 def server_command(settings: Settings, model_dir: Path, model_name: str) -> list[str]:
@@ -74,8 +117,15 @@ def start(
     model_dir = model_dir or settings.embedded_model_dir
     model = model_name or settings.embedded_model_name
     log_path = settings.data_dir / "logs" / f"vllm-{settings.llm_port}.log"
-    if serves_model(base_url, model):
-        return EmbeddedServer(base_url, model, None, log_path)
+    known = _known_key(settings)
+    found = probe(base_url, model, known)
+    if found is Port.OURS:
+        return EmbeddedServer(base_url, model, known, None, log_path)
+    if found is not Port.FREE:
+        raise LLMUnavailable(
+            f"port {settings.llm_port} is held by {found.value} ({model}), not one this "
+            f"installation started: stop it, or set RAGTRUST_LLM_PORT to a free port"
+        )
     if not (model_dir / "config.json").exists():
         raise ModelNotPrepared(
             f"no embedded model at {model_dir}; run `ragtrust model prepare "
@@ -98,17 +148,25 @@ def start(
         "TRANSFORMERS_OFFLINE": "1",
         "VLLM_NO_USAGE_STATS": "1",
         "DO_NOT_TRACK": "1",
+        "VLLM_API_KEY": (api_key := secrets.token_urlsafe(32)),
     }
+    replace_secret(key_path(settings), api_key)
     with log_path.open("ab") as log:
         # A process group of its own, so that stop() takes vLLM's worker processes with it.
         cmd = server_command(settings, model_dir, model)
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-    server = EmbeddedServer(base_url, model, proc, log_path)
+    server = EmbeddedServer(base_url, model, api_key, proc, log_path)
     started = time.monotonic()
-    while not serves_model(base_url, model):
+    while (found := probe(base_url, model, api_key)) is not Port.OURS:
         elapsed = time.monotonic() - started
+        if found in (Port.OPEN, Port.LOCKED):  # not the key we gave it: not our process
+            server.stop()
+            raise LLMUnavailable(
+                f"port {settings.llm_port} answers as {found.value} instead of the server "
+                f"just started; see {log_path}"
+            )
         if proc.poll() is not None:
             raise LLMUnavailable(
                 f"the vLLM server exited with code {proc.returncode} while starting; "

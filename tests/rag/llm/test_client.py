@@ -15,7 +15,7 @@ MESSAGES = [{"role": "user", "content": "Name the capital of France in one word.
 
 
 async def test_chat_returns_text_usage_and_logprobs(llm: LLMEndpoint) -> None:
-    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    client = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key)
     try:
         out = await client.chat(MESSAGES, max_tokens=8, logprobs=True, cache_salt="tenant-a")
     finally:
@@ -27,8 +27,8 @@ async def test_chat_returns_text_usage_and_logprobs(llm: LLMEndpoint) -> None:
 
 
 async def test_ready_is_true_for_the_served_model_only(llm: LLMEndpoint) -> None:
-    good = OpenAICompatibleClient(llm.base_url, llm.model)
-    wrong = OpenAICompatibleClient(llm.base_url, "not-served")
+    good = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key)
+    wrong = OpenAICompatibleClient(llm.base_url, "not-served", api_key=llm.api_key)
     try:
         assert await good.ready() is True
         assert await wrong.ready() is False
@@ -48,7 +48,7 @@ async def test_a_down_server_is_a_clear_error_not_a_hang() -> None:
 
 
 async def test_a_slow_answer_times_out(llm: LLMEndpoint) -> None:
-    client = OpenAICompatibleClient(llm.base_url, llm.model, timeout_s=0.05)
+    client = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key, timeout_s=0.05)
     try:
         with pytest.raises(LLMTimeout):
             await client.chat(MESSAGES, max_tokens=200)
