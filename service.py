@@ -55,10 +55,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with components(settings) as parts:
         readiness = Readiness(parts.llm, parts.engine)
         preload = asyncio.create_task(readiness.preload(parts.tenants, parts.retriever))
-        app.state.ragtrust = AppState.build(parts, metrics, readiness)
-        log.info(banner(settings.host, settings.port))
-        yield
-        preload.cancel()
+        app.state.ragtrust = state = AppState.build(parts, metrics, readiness)
+        async with state.recorder.running(drain_s=settings.shutdown_drain_s):
+            log.info(banner(settings.host, settings.port))
+            yield
+            preload.cancel()
 
 
 def banner(host: str, port: int) -> str:

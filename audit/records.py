@@ -54,6 +54,7 @@ class AuditRow(Base):
     timings_ms: Mapped[str] = mapped_column(Text)
     cost: Mapped[str] = mapped_column(Text)
     quotes: Mapped[str] = mapped_column(Text, server_default="[]")
+    requests: Mapped[int] = mapped_column(Integer, server_default="1")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -155,6 +156,12 @@ class AuditEvent(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict, description="By stage.")
     cost: dict[str, float] = Field(default_factory=dict)
     quotes: list[AuditQuote] = Field(default_factory=list, description="What the answer quotes.")
+    requests: int = Field(
+        1,
+        ge=1,
+        description="How many requests the record stands for: 1, or all the requests of one "
+        "key refused by its rate limit in one window (``request_id`` is the first of them).",
+    )
 
     @field_validator("timestamp")
     @classmethod
@@ -184,7 +191,7 @@ RECORD_FIELDS: tuple[str, ...] = (*EVENT_FIELDS, "seq", "prev_hash", "hash")
 JSON_FIELDS = frozenset(
     {"document_ids", "chunk_ids", "pii_counts", "usage", "timings_ms", "cost", "quotes"}
 )
-ADDED_LATER: dict[str, str] = {"quotes": "[]"}
+ADDED_LATER: dict[str, Any] = {"quotes": "[]", "requests": 1}
 """Fields the log gained after its first records, with their stored empty value: a record
 holding that value is hashed without the field, so chains written before it verify as they
 did (and a quote list later emptied or added still breaks its record's hash)."""

@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.api.deps import StateDep
 from rag.api.recorder import RequestRecord
-from rag.core.errors import Forbidden, Unauthorized
+from rag.core.errors import Forbidden, RateLimited, Unauthorized
 from rag.keys import KeyStore, Permission, Principal
 
 bearer = HTTPBearer(
@@ -89,13 +89,17 @@ async def get_record(
 
 async def record_failure(request: Request, status: int, code: str) -> None:
     """Every failed request of a known caller is audited too: refused by its role, invalid,
-    or failed along the way. Unauthenticated ones have no tenant to record them under."""
+    or failed along the way (refused by its rate limit: counted into one record per window).
+    Unauthenticated ones have no tenant to record them under."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return
+    recorder = request.app.state.ragtrust.recorder
+    if code == RateLimited.code:
+        recorder.refused(principal, route_of(request), request.state.request_id, status, code)
+        return
     record = getattr(request.state, "record", None)
     if record is None:
-        recorder = request.app.state.ragtrust.recorder
         record = recorder.start(principal, route_of(request), request.state.request_id)
     await record.failed(status, code)
 

@@ -46,7 +46,9 @@ class AppState:
         return cls(
             settings=s, pipeline=parts.pipeline, llm=parts.llm, documents=parts.documents,
             keys=parts.keys, rate_limiter=KeyRateLimiter(s.rate_limit), readiness=readiness,
-            audit=parts.audit, recorder=Recorder(parts.audit, metrics, parts.llm.model, precision),
+            audit=parts.audit,
+            recorder=Recorder(parts.audit, metrics, parts.llm.model, precision,
+                              refusal_window_s=s.audit_refusal_window_s),
         )  # fmt: skip
 
 

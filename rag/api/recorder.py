@@ -5,12 +5,20 @@ The record is written before the answer is returned: an answer whose record coul
 written is not a success (the caller gets a 503, or an ``error`` event on a stream). It holds
 only what left the boundary redacted — the question and answer as the LLM saw them, with
 placeholders — never the raw text.
+
+Requests refused by a key's rate limit are the exception: a flood of them, one row each under
+SQLite's single write lock, would time out every other tenant's writes, which is what the
+limit is there to prevent. Each key's refusals in one window are one record, whose
+``requests`` says how many there were.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,27 +33,90 @@ log = logging.getLogger("ragtrust.audit")
 CLIENT_CLOSED = ("client_closed_request", 499)  # nginx's code for a client that went away
 
 
+@dataclass
+class _Refusals:
+    """One key's rate-limit refusals since ``since``: the first one's record, and a count."""
+
+    event: AuditEvent
+    since: float
+    count: int = 1
+
+
 class Recorder:
     def __init__(
-        self, audit: AuditLog, metrics: Metrics, model: str, precision: str | None
+        self,
+        audit: AuditLog,
+        metrics: Metrics,
+        model: str,
+        precision: str | None,
+        refusal_window_s: float = 60,
     ) -> None:
         self.audit = audit
         self.metrics = metrics
         self.model = model
         self.precision = precision
+        self.refusal_window_s = refusal_window_s
         self._pending: set[asyncio.Task[None]] = set()
+        self._refusals: dict[tuple[str, str | None], _Refusals] = {}
 
     def start(self, caller: Principal, route: str, request_id: str) -> RequestRecord:
         return RequestRecord(self, caller, route, request_id)
+
+    @asynccontextmanager
+    async def running(self, drain_s: float) -> AsyncIterator[None]:
+        """For the service's lifetime: write each window's refusals when it ends, and at
+        shutdown whatever is still counted or being written."""
+        flusher = asyncio.create_task(self._flush_forever())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            self.flush_refusals(everything=True)
+            await self.drain(drain_s)
+
+    def refused(
+        self, caller: Principal, route: str, request_id: str, status: int, code: str
+    ) -> None:
+        """A request the key's rate limit refused: counted, not written."""
+        tally = self._refusals.get((caller.tenant, caller.key_id))
+        if tally is not None:
+            tally.count += 1
+            return
+        record = RequestRecord(self, caller, route, request_id)
+        event = record._event(status="error", http_status=status, error_code=code)
+        self._refusals[caller.tenant, caller.key_id] = _Refusals(event, time.monotonic())
+
+    def flush_refusals(self, *, everything: bool = False) -> None:
+        """One record for each key whose window has ended (every key's: ``everything``)."""
+        now = time.monotonic()
+        for key, tally in list(self._refusals.items()):
+            if everything or now - tally.since >= self.refusal_window_s:
+                del self._refusals[key]
+                self.write_later(tally.event.model_copy(update={"requests": tally.count}))
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.refusal_window_s))
+            self.flush_refusals()
 
     async def write(self, event: AuditEvent) -> None:
         await asyncio.to_thread(self.audit.append, event)
 
     def write_later(self, event: AuditEvent) -> None:
-        """For a stream whose client went away: the generator is closing and cannot wait."""
+        """For a stream whose client went away (the generator is closing and cannot wait),
+        and for counted refusals."""
         task = asyncio.get_running_loop().create_task(self._write_logged(event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Shutdown: wait for the records still being written, or the process would end
+        with them (the event loop cancels what is left when the server returns)."""
+        if not self._pending:
+            return
+        _, late = await asyncio.wait(set(self._pending), timeout=timeout_s)
+        if late:
+            log.error("%d audit records not written after %.0f s at shutdown", len(late), timeout_s)
 
     async def _write_logged(self, event: AuditEvent) -> None:
         try:

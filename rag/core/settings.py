@@ -228,6 +228,18 @@ class Settings(BaseSettings):
         description="Production: refuse to start unless RAGTRUST_AUDIT_SIGNING_KEY is set "
         "(never read or generate DATA_DIR/audit-signing.key).",
     )
+    audit_refusal_window_s: float = Field(
+        60.0,
+        gt=0,
+        description="Requests a key's rate limit refuses are audited as one record per key "
+        "per window of this many seconds, with their count.",
+    )
+    shutdown_drain_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a stopping service waits for audit records still being written "
+        "(of streams whose client went away).",
+    )
     audit_max_exports: int = Field(
         4,
         ge=1,

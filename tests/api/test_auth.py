@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 
 import httpx
@@ -139,3 +141,35 @@ def test_metrics_count_requests_answers_and_pii_but_never_text(two_tenants: Serv
     assert 'entity_type="EMAIL_ADDRESS"' in text and 'entity_type="PERSON"' in text
     for secret in ("Ada", "Lovelace", "ada@example.org", "Bluebird", "acme"):
         assert secret not in text  # no text, and no tenant label unless configured
+
+
+def test_a_flood_of_refused_requests_is_one_audit_record_per_key_and_window(
+    service_factory: Callable[..., Service], llm: LLMEndpoint
+) -> None:
+    """Not one row per 429 under SQLite's write lock, where a flood would time out every
+    other tenant's writes; the count, and the first refused request, are kept."""
+    svc = service_factory("flooded", llm.base_url, llm.model, RAGTRUST_RATE_LIMIT="2/minute",
+                          RAGTRUST_AUDIT_REFUSAL_WINDOW_S="2")  # fmt: skip
+    assert svc.cli("tenants", "create", "demo").returncode == 0
+    with svc.client("demo", "user") as c:
+        codes = [c.get("/v1/models") for _ in range(42)]
+    refused = [r.headers["x-request-id"] for r in codes if r.status_code == 429]
+    assert len(refused) == 40
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = _audit_rows(svc, "rate_limit_exceeded")
+        if sum(n for _, n in rows) == 40:
+            break
+        time.sleep(0.5)
+    assert sum(n for _, n in rows) == 40 and len(rows) <= 2, rows  # 2: the window split the flood
+    assert rows[0][0] == refused[0]
+    assert svc.cli("audit", "verify").returncode == 0
+
+
+def _audit_rows(svc: Service, code: str) -> list[tuple[str, int]]:
+    with sqlite3.connect(svc.data_dir / "ragtrust.db") as db:
+        rows = db.execute(
+            "SELECT request_id, requests FROM audit_records WHERE error_code = ? ORDER BY seq",
+            (code,),
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]

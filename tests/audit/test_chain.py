@@ -38,11 +38,13 @@ def test_a_new_chain_starts_at_the_genesis_and_links_each_record(audit_log: Audi
 @pytest.mark.parametrize("i", [3, 4, 5], ids=["failed", "answered", "quoted"])
 def test_a_record_hash_is_the_sha256_of_its_canonical_json(i: int) -> None:
     """The documented format, so that a verifier needs no ragtrust code: every field, but an
-    empty ``quotes`` (added later) left out, as records written before it have none."""
+    empty ``quotes`` and ``requests`` of 1 (added later) left out, as records written before
+    them have none."""
     e = event(i)
     body = {**e.model_dump(), "timestamp": iso(e.timestamp), "seq": 7, "prev_hash": GENESIS}
     if not e.quotes:
         del body["quotes"]
+    assert body.pop("requests") == 1
     assert bool(e.quotes) == (i == 5)
     expected = hashlib.sha256(dumps(body).encode()).hexdigest()
     assert record_hash(event_payload(e), 7, GENESIS) == expected
