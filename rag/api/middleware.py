@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id on every request, and a hard cap on request body size.
+"""ASGI middleware: a request id on every request, a hard cap on request body size, and
+the budget of requests that do not authenticate.
 
 The body cap is enforced while the body streams in, not by trusting Content-Length, so a
 chunked upload cannot bypass it.
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.api.errors import error_response
+from rag.api.ratelimit import AnonymousLimitMiddleware
 
 
 class RequestIdMiddleware:
@@ -86,10 +88,11 @@ class BodySizeLimitMiddleware:
 
 
 def limits(
-    max_body_bytes: int, per_path: dict[str, int] | None = None
+    max_body_bytes: int, per_path: dict[str, int] | None = None, anonymous_rate: str = ""
 ) -> list[tuple[type, dict[str, Any]]]:
     """Middleware in the order they wrap the app (outermost last)."""
     return [
         (BodySizeLimitMiddleware, {"max_bytes": max_body_bytes, "per_path": per_path}),
+        (AnonymousLimitMiddleware, {"rate": anonymous_rate}),
         (RequestIdMiddleware, {}),
     ]

@@ -191,6 +191,11 @@ class Settings(BaseSettings):
         "600/minute",
         description="Requests per API key (`limits` syntax, e.g. 10/second); empty = none.",
     )
+    anonymous_rate_limit: str = Field(
+        "60/minute",
+        description="Requests to /v1/ per client address that fail to authenticate (no key, "
+        "or a 401); over it, the address gets 429 before its body is read. Empty = none.",
+    )
     log_format: Literal["auto", "text", "json"] = Field(
         "auto",
         description="auto: one-line text when stderr is a terminal, JSON lines otherwise "

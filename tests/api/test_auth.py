@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -173,3 +174,33 @@ def _audit_rows(svc: Service, code: str) -> list[tuple[str, int]]:
             (code,),
         ).fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+def test_an_address_that_keeps_failing_to_authenticate_is_refused_before_its_body(
+    service_factory: Callable[..., Service], llm: LLMEndpoint
+) -> None:
+    """FastAPI parses a body before the key is checked: without a budget per address, anybody
+    could make the service read and parse megabytes without a key."""
+    svc = service_factory("anonymous", llm.base_url, llm.model,
+                          RAGTRUST_ANONYMOUS_RATE_LIMIT="5/minute")  # fmt: skip
+    assert svc.cli("tenants", "create", "demo").returncode == 0
+    with svc.client(None) as c:
+        codes = [c.post("/v1/answer", json={"question": "q"}).status_code for _ in range(3)]
+        codes += [c.get("/v1/models", headers={"Authorization": "Bearer guess"}).status_code
+                  for _ in range(2)]  # fmt: skip
+        assert codes == [401] * 5
+        refused = c.post("/v1/answer", json={"question": "q"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    # Refused before the body is read: a declared 900 kB that never comes is answered at once.
+    host, port = svc.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"POST /v1/answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 900000\r\n\r\n")  # fmt: skip
+        assert raw.recv(200).startswith(b"HTTP/1.1 429")
+    # Another address is not held to this one's budget, and /healthz is not under it at all.
+    other = httpx.HTTPTransport(local_address="127.0.0.2")
+    with svc.client(None, transport=other) as c:
+        assert c.get("/v1/models").status_code == 401
+    with svc.client(None) as c:
+        assert c.get("/healthz").status_code == 200

@@ -20,6 +20,7 @@ def fuzz_service(service_factory: Callable[..., Service], llm: LLMEndpoint) -> S
     svc = service_factory(
         "fuzz", llm.base_url, llm.model,
         RAGTRUST_MAX_ANSWER_TOKENS="16", RAGTRUST_TRUST_PRESET="fast", RAGTRUST_RATE_LIMIT="",
+        RAGTRUST_ANONYMOUS_RATE_LIMIT="",
     )  # fmt: skip
     for args in (("tenants", "create", "demo"), ("ingest", str(DEMO / "security-policy.md"),
                                                  "--tenant", "demo")):  # fmt: skip
