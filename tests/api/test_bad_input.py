@@ -416,8 +416,9 @@ def test_audit_routes_ignore_unknown_parameters_and_serve_the_callers_tenant_onl
         verify = c.get(f"/v1/audit/verify?{CANARY}=1&tenant=victim", headers=victim)
     assert_clean(export, 200)
     assert export.headers["content-type"].startswith("application/x-ndjson")
-    records = [json.loads(line) for line in export.text.splitlines()]
+    *records, sealed = [json.loads(line) for line in export.text.splitlines()]
     assert records and {r["tenant"] for r in records} == {"acme"}
+    assert sealed["_seal"]["tenant"] == "acme" and sealed["_seal"]["count"] == len(records)
     assert [r["seq"] for r in records] == sorted(r["seq"] for r in records)
     assert_clean(verify, 200)
     report = verify.json()

@@ -153,7 +153,8 @@ def test_extractive_answers_quote_values_but_only_placeholders_leave(
     with pii_service.client("pii", "auditor") as c:
         export = c.get("/v1/audit/export", params={"format": "jsonl"})
     assert export.status_code == 200, export.text
-    records = [json.loads(line) for line in export.text.splitlines() if line.strip()]
+    *records, sealed = [json.loads(line) for line in export.text.splitlines() if line.strip()]
+    assert "_seal" in sealed
     mine = [r for r in records if r["request_id"] == body["request_id"]]
     assert len(mine) == 1
     assert "<PHONE_NUMBER_" in mine[0]["answer"], mine[0]["answer"]
