@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.core.settings import ROOT, get_settings
-from rag.llm.client import Message, OpenAICompatibleClient
+from rag.llm.client import LLMClient, Message
 from rag.llm.prompts import ANSWER_SYSTEM, NO_ANSWER, Source, answer_messages
+from rag.runtime import llm_client
 from rag.squad import f1_score, normalize
 from trust.text import strip_citations
 
@@ -92,10 +93,13 @@ def questions(path: Path, n: int) -> list[dict[str, Any]]:
 
 
 async def run(items: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
-    s = get_settings()
-    base_url = s.llm_base_url or f"http://127.0.0.1:{s.llm_port}/v1"
-    model = s.llm_model or s.embedded_model_name
-    llm = OpenAICompatibleClient(base_url, model, timeout_s=900)
+    # As the service connects: the configured endpoint, or the embedded server with its key.
+    settings = get_settings().model_copy(update={"llm_timeout_s": 900})
+    async with llm_client(settings) as llm:
+        return await _run(llm, items, names)
+
+
+async def _run(llm: LLMClient, items: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
     gate = asyncio.Semaphore(8)
 
     async def one(name: str, it: dict[str, Any]) -> dict[str, Any]:
@@ -111,19 +115,16 @@ async def run(items: list[dict[str, Any]], names: Sequence[str]) -> dict[str, An
         }
 
     results: dict[str, Any] = {}
-    try:
-        for name in names:
-            rows = await asyncio.gather(*(one(name, it) for it in items))
-            results[name] = {
-                "accuracy": round(sum(r["f1"] >= 0.5 for r in rows) / len(rows), 3),
-                "f1_mean": round(statistics.mean(r["f1"] for r in rows), 3),
-                "gold_contained": round(sum(r["contained"] for r in rows) / len(rows), 3),
-                "tokens_mean": round(statistics.mean(r["tokens"] for r in rows), 1),
-                "examples": [r["answer"] for r in rows[:5]],
-            }
-            print(name, {k: v for k, v in results[name].items() if k != "examples"}, flush=True)
-    finally:
-        await llm.aclose()
+    for name in names:
+        rows = await asyncio.gather(*(one(name, it) for it in items))
+        results[name] = {
+            "accuracy": round(sum(r["f1"] >= 0.5 for r in rows) / len(rows), 3),
+            "f1_mean": round(statistics.mean(r["f1"] for r in rows), 3),
+            "gold_contained": round(sum(r["contained"] for r in rows) / len(rows), 3),
+            "tokens_mean": round(statistics.mean(r["tokens"] for r in rows), 1),
+            "examples": [r["answer"] for r in rows[:5]],
+        }
+        print(name, {k: v for k, v in results[name].items() if k != "examples"}, flush=True)
     return results
 
 

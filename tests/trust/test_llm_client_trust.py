@@ -17,7 +17,7 @@ QUESTION = "Where is the Oberoi Group's head office?"
 
 
 async def test_sample_returns_k_choices_from_one_request(llm: LLMEndpoint) -> None:
-    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    client = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key)
     try:
         assert isinstance(client, SamplingLLMClient)
         out = await client.sample(answer_messages(QUESTION, SOURCES), n=3, max_tokens=8,
@@ -33,7 +33,7 @@ async def test_samples_end_with_the_answer_they_are_drawn_beside(llm: LLMEndpoin
     """The cap (set here before they start; the pipeline sets it when the answer ends) closes
     the samples' stream once each has the answer's length, and vLLM aborts the request;
     without one they run to max_tokens or their end."""
-    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    client = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key)
     messages = answer_messages("Write a long story about the Oberoi Group.", SOURCES)
     cap = SampleCap(floor=4)
     try:
@@ -50,7 +50,7 @@ async def test_samples_end_with_the_answer_they_are_drawn_beside(llm: LLMEndpoin
 
 
 async def test_continuation_logprobs_cover_the_given_answer(llm: LLMEndpoint) -> None:
-    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    client = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key)
     messages = answer_messages(QUESTION, SOURCES)
     try:
         right = await client.continuation_logprobs(messages, "The head office is in Delhi.")
@@ -65,7 +65,7 @@ async def test_continuation_logprobs_cover_the_given_answer(llm: LLMEndpoint) ->
 
 
 async def test_chat_reports_top_logprobs_of_a_grade_token(llm: LLMEndpoint) -> None:
-    client = OpenAICompatibleClient(llm.base_url, llm.model)
+    client = OpenAICompatibleClient(llm.base_url, llm.model, api_key=llm.api_key)
     try:
         grade = await client.chat(reflection_messages(QUESTION, SOURCES, "Delhi"), max_tokens=1,
                                   top_logprobs=10)  # fmt: skip
