@@ -20,8 +20,10 @@ model) on the same types, with its LOCATION standing in for STREET_ADDRESS, whic
 from __future__ import annotations
 
 import json
+import statistics
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +70,16 @@ def load(
     """Read presidio-research JSON; ``dev``/``holdout`` split by template (1 in 5 held out)
     so that held-out sentences are built from templates never seen while tuning."""
     raw: list[dict[str, Any]] = json.loads(Path(path).read_text())
+    return samples_from_records(raw, split, entities)
+
+
+def samples_from_records(
+    raw: Sequence[Mapping[str, Any]],
+    split: Split = "all",
+    entities: Sequence[str] = DEFAULT_ENTITIES,
+) -> list[Sample]:
+    """presidio-research records (``full_text``, ``spans``, ``template_id``) as samples, gold
+    spans of the evaluated types only; also what ``privacy.synthetic`` generates."""
     wanted = set(entities)
     samples = []
     for i, item in enumerate(raw):
@@ -184,9 +196,39 @@ def evaluate(
     detector: Detector,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
+    """The scores, plus ``latency_ms``: the detector's time per sentence (p50, p95)."""
     predictions = []
+    times = []
     for i, sample in enumerate(samples, 1):
+        t0 = time.perf_counter()
         predictions.append(detector(sample.text))
+        times.append((time.perf_counter() - t0) * 1000)
         if on_progress:
             on_progress(i, len(samples))
-    return score(samples, predictions)
+    times.sort()
+    latency = (
+        {
+            "p50": round(statistics.median(times), 2),
+            "p95": round(times[int(0.95 * (len(times) - 1))], 2),
+        }
+        if times
+        else {"p50": 0.0, "p95": 0.0}
+    )
+    return {**score(samples, predictions), "latency_ms": latency}
+
+
+def merge_results(path: Path, updates: Mapping[str, Any]) -> None:
+    """Write ``updates`` into the JSON object at ``path`` (created if missing), merging one
+    level deep: recording the fresh set keeps the tune set and the dev file's splits."""
+    current: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    for key, value in updates.items():
+        if (
+            isinstance(value, Mapping)
+            and isinstance(current.get(key), dict)
+            and "micro" not in value
+        ):
+            current[key] = {**current[key], **value}
+        else:
+            current[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")

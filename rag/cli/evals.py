@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
-from rag.cli.console import console, out
+from rag.cli.console import console, fail, out
 from rag.core.types import RETRIEVAL_MODES
 
 eval_app = typer.Typer(help="Evaluations on labelled data.", no_args_is_help=True)
@@ -119,7 +119,18 @@ def _finish(
 
 @eval_app.command("pii")
 def eval_pii(
-    data: Annotated[Path, typer.Option(help="presidio-research JSON (full_text + spans).")],
+    data: Annotated[
+        Path | None, typer.Option(help="presidio-research JSON (full_text + spans).")
+    ] = None,
+    generated: Annotated[
+        str | None,
+        typer.Option(
+            help="tune or fresh: sentences presidio-evaluator generates from that "
+            "part of its templates (fresh: never tuned on)."
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Generation seed (default: the part's).")] = None,
+    n: Annotated[int, typer.Option(min=1, help="How many sentences to generate.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     baseline: Annotated[
         bool, typer.Option(help="Score out-of-the-box Presidio instead, for comparison.")
@@ -127,35 +138,118 @@ def eval_pii(
     split: Annotated[
         str, typer.Option(help="all, or dev/holdout (1 template in 5 held out).")
     ] = "all",
+    record: Annotated[
+        Path | None, typer.Option(help="Merge the results into this JSON (bench/results/pii.json).")
+    ] = None,
 ) -> None:
-    """PII detection, span level: micro P/R/F1, per entity type, and any_pii_recall."""
-    from typing import cast
-
-    from rich.progress import Progress
-
-    from privacy.evaluate import Split, baseline_detector, evaluate, load, ragtrust_detector
+    """PII detection, span level: micro P/R/F1, per entity type, any_pii_recall and the time
+    per sentence; on a file, on generated sentences, or both side by side."""
+    from privacy.evaluate import Split, baseline_detector, load, merge_results, ragtrust_detector
     from rag.core.settings import get_settings
 
     if split not in ("all", "dev", "holdout"):
         raise typer.BadParameter("--split is all, dev or holdout")
+    if generated not in (None, "tune", "fresh"):
+        raise typer.BadParameter("--generated is tune or fresh")
+    if data is None and generated is None:
+        raise typer.BadParameter("give --data, --generated, or both")
+    if record is not None and baseline:
+        raise typer.BadParameter("--record keeps ragtrust's numbers; --baseline only compares")
     entities = get_settings().privacy_entities
-    samples = load(data, cast(Split, split), entities)
+    mode = "presidio-out-of-the-box" if baseline else "ragtrust"
+    sets: dict[str, tuple[list[Any], dict[str, Any]]] = {}
+    if data is not None:
+        sets["file"] = load(data, cast(Split, split), entities), {"data": str(data), "split": split}
+    if generated is not None:
+        sets["generated"] = _generated(generated, seed, n, entities)
     with console.status("loading the PII analyzer ..."):
         detector = baseline_detector(entities) if baseline else ragtrust_detector(entities)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("PII eval", total=len(samples))
-        result = evaluate(samples, detector, lambda done, _: progress.update(task, completed=done))
-    result = {"mode": "presidio-out-of-the-box" if baseline else "ragtrust", **result}
+    results = {
+        name: {"mode": mode, **about, **_scored(f"PII eval ({name})", samples, detector)}
+        for name, (samples, about) in sets.items()
+    }
+    if record is not None:
+        updates: dict[str, Any] = {"what": PII_RECORD_WHAT, "command": PII_RECORD_COMMAND}
+        if "file" in results:
+            updates[split] = results["file"]
+        if generated is not None:
+            updates["generated"] = {generated: results["generated"]}
+        merge_results(record, updates)
+        console.print(f"wrote {record}")
     if as_json:
-        out.print_json(json.dumps(result))
+        out.print_json(json.dumps(results["file" if "file" in results else "generated"]
+                                  if len(results) == 1 else results))  # fmt: skip
         return
-    m = result["micro"]
-    out.print(f"{result['mode']}: n={result['n']} spans={result['spans']}  "
-              f"micro P={m['precision']} R={m['recall']} F1={m['f1']}  "
-              f"any_pii_recall={result['any_pii_recall']}")  # fmt: skip
-    for name, row in result["per_entity"].items():
-        out.print(f"  {name:<18} P={row['precision']:<6} R={row['recall']:<6} F1={row['f1']:<6} "
-                  f"support={row['support']}")  # fmt: skip
+    for name, result in results.items():
+        m = result["micro"]
+        out.print(f"{name} ({result['mode']}): n={result['n']} spans={result['spans']}  "
+                  f"micro P={m['precision']} R={m['recall']} F1={m['f1']}  "
+                  f"any_pii_recall={result['any_pii_recall']}  "
+                  f"p50={result['latency_ms']['p50']} ms")  # fmt: skip
+        for kind, row in result["per_entity"].items():
+            out.print(f"  {kind:<18} P={row['precision']:<6} R={row['recall']:<6} "
+                      f"F1={row['f1']:<6} support={row['support']}")  # fmt: skip
+    if len(results) > 1:
+        out.print(_side_by_side(results))
+
+
+def _side_by_side(results: dict[str, dict[str, Any]]) -> Any:
+    """Recall and precision per type, one column pair per set: where the file flatters."""
+    from rich.table import Table
+
+    table = Table(title="side by side (R / P)")
+    table.add_column("")
+    for name in results:
+        table.add_column(name, justify="right")
+    rows: dict[str, list[str]] = {"micro": [], "any_pii_recall": []}
+    for result in results.values():
+        rows["micro"].append(f"{result['micro']['recall']} / {result['micro']['precision']}")
+        rows["any_pii_recall"].append(str(result["any_pii_recall"]))
+    for kind in sorted({k for r in results.values() for k in r["per_entity"]}):
+        rows[kind] = [
+            f"{row['recall']} / {row['precision']}" if (row := r["per_entity"].get(kind)) else "-"
+            for r in results.values()
+        ]
+    for label, cells in rows.items():
+        table.add_row(label, *cells)
+    return table
+
+
+PII_RECORD_WHAT = (
+    "ragtrust eval pii, span level: the dev file (../shared/data/pii/synth_dataset_v2.json, "
+    "tuned on) by split, and under `generated` sentences presidio-evaluator 0.3.2 generates "
+    "(privacy/synthetic.py): tune = the templates tuning may look at, fresh = the others, "
+    "never tuned on, another seed"
+)
+PII_RECORD_COMMAND = (
+    ".venv/bin/ragtrust eval pii --data ../shared/data/pii/synth_dataset_v2.json "
+    "[--split dev|holdout] [--generated tune|fresh] --record bench/results/pii.json"
+)
+
+
+def _generated(
+    part: str, seed: int | None, n: int, entities: list[str]
+) -> tuple[list[Any], dict[str, Any]]:
+    from privacy.synthetic import Part, generate
+
+    try:
+        with console.status(f"generating {n} sentences ({part}) ..."):
+            made = generate(cast(Part, part), n, seed, entities)
+    except ModuleNotFoundError as exc:  # presidio-evaluator is a dev dependency
+        if not (exc.name or "").startswith("presidio_evaluator"):
+            raise
+        raise fail("--generated needs presidio-evaluator: pip install -e '.[dev]'") from exc
+    return made.samples, {"generated": part, "seed": made.seed, "templates": made.templates}
+
+
+def _scored(title: str, samples: list[Any], detector: Any) -> dict[str, Any]:
+    from rich.progress import Progress
+
+    from privacy.evaluate import evaluate
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(title, total=len(samples))
+        return evaluate(samples, detector, lambda done, _: progress.update(task, completed=done))
 
 
 # --- retrieval (issue 3) ----------------------------------------------------------------
