@@ -236,7 +236,9 @@ def build_engine(nlp_engine: NerOnlyNlpEngine | None = None) -> AnalyzerEngine:
         CardNumberRecognizer(),
         UsSsnRecognizer(),
         SsnShapeRecognizer(),
-        IbanRecognizer(),
+        # Text lowercased as a whole (a chat message) still holds IBANs; the checksum, not
+        # the case, is what tells one from a random word.
+        IbanRecognizer(regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE),
         IpRecognizer(),
         OfflineEmailRecognizer(),
         InternationalPhoneRecognizer(),
@@ -304,9 +306,24 @@ class PiiAnalyzer:
                 if r.score >= limits.get(r.entity_type, default_threshold)
                 for piece in _split_lines(text, _relabel(text, r))
             ]
-            kept = [_trim(text, d) for d in resolve(dets) if text[d.start : d.end].strip()]
+            kept = [
+                _trim(text, d)
+                for d in resolve(_without_house_numbers(dets))
+                if text[d.start : d.end].strip()
+            ]
             out[i] = _with_repeated_names(text, kept)
         return out
+
+
+def _without_house_numbers(dets: list[Detection]) -> list[Detection]:
+    """``17031 2202 Rissik St``: digit groups that begin a street address are its house
+    number, though they have a phone number's layout (which outranks an address)."""
+    streets = {d.start: d.end for d in dets if d.entity_type == "STREET_ADDRESS"}
+    return [
+        d
+        for d in dets
+        if d.entity_type != "PHONE_NUMBER" or not d.end < streets.get(d.start, d.end)
+    ]
 
 
 def _with_repeated_names(text: str, dets: list[Detection]) -> list[Detection]:

@@ -262,14 +262,15 @@ def _has_case(text: str) -> bool:
 PHONE = regex.compile(
     r"""
     (?<![\w.+/-])
-    (?:
-        (?P<intl>(?:\+|00)\d{1,3}[\s.-]?(?:\(0\)\s?)?(?:\(\d{1,4}\)|\d{1,4})(?:[\s.-]?\d{2,4}){1,4})
-      | (?P<nanp>\(\d{3}\)[\s.-]?\d{3}[\s.-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4}(?![.-]\d))
-      | \(\d{2,4}\)[\s.-]?\d{2,4}(?:[\s.-]?\d{2,4}){1,3}
-      | \d{2,4}(?:[\s.-]\d{2,4}){1,4}
+    (?:  # digit groups stay on one line: a phone never spans lines
+        (?P<intl>(?:\+|00)\d{1,3}[ \t.-]?(?:\(0\)[ \t]?)?
+                 (?:\(\d{1,4}\)|\d{1,4})(?:[ \t.-]?\d{2,4}){1,4})
+      | (?P<nanp>\(\d{3}\)[ \t.-]?\d{3}[ \t.-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4}(?![.-]\d))
+      | \(\d{2,4}\)[ \t.-]?\d{2,4}(?:[ \t.-]?\d{2,4}){1,3}
+      | \d{2,5}(?:[ \t.-]\d{2,8}){1,4}
       | \d{7,11}
     )
-    (?:\s?(?:x|ext\.?)\s?\d{1,5})?
+    (?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?
     (?![\w.-]*\d)
     """,
     regex.VERBOSE,
@@ -307,7 +308,7 @@ class InternationalPhoneRecognizer(_Recognizer):
         results = []
         for m in PHONE.finditer(text):
             digits = sum(c.isdigit() for c in m.group(0))
-            if not 7 <= digits <= 15:
+            if not (7 if m.group(0).isdigit() else 6) <= digits <= 15:
                 continue
             before = text[max(0, m.start() - 40) : m.start()].casefold()
             if NOT_PHONE_CONTEXT & set(regex.findall(r"\w+", before)[-4:]):

@@ -90,6 +90,13 @@ def test_decades_and_years_are_not_house_numbers(analyzer: PiiAnalyzer) -> None:
         pytest.param("+447700677662 mobile", "+447700677662", "PHONE_NUMBER", id="plus-not-card"),
         pytest.param("My driver's license number is 8812345", "8812345", "US_DRIVER_LICENSE",
                      id="licence-not-phone"),
+        pytest.param("Mobile: 47 518320", "47 518320", "PHONE_NUMBER", id="six-digit-group"),
+        pytest.param("Please call 0361-5520719 after six", "0361-5520719", "PHONE_NUMBER",
+                     id="seven-digit-group"),
+        pytest.param("The desk line is 41 80 26", "41 80 26", "PHONE_NUMBER",
+                     id="six-digit-number"),
+        pytest.param("send it to iban fr7630006000011234567890189 please",
+                     "fr7630006000011234567890189", "IBAN_CODE", id="lowercased-iban"),
     ],
 )  # fmt: skip
 def test_numbers_by_context(analyzer: PiiAnalyzer, text: str, value: str, kind: str) -> None:
@@ -98,6 +105,20 @@ def test_numbers_by_context(analyzer: PiiAnalyzer, text: str, value: str, kind: 
 
 def test_order_number_without_context_is_not_a_phone(analyzer: PiiAnalyzer) -> None:
     assert _found(analyzer, "Order 4471 9032 shipped.") == {}
+
+
+def test_a_phone_never_spans_lines(analyzer: PiiAnalyzer) -> None:
+    found = _found(analyzer, "Sonja Berg\n12 Lindenweg\n3011 Bern\n031 552 07 19 office")
+    assert found.get("031 552 07 19") == "PHONE_NUMBER"
+    assert not any("\n" in v for v, kind in found.items() if kind == "PHONE_NUMBER")
+
+
+def test_digit_groups_that_begin_a_street_address_are_its_house_number(
+    analyzer: PiiAnalyzer,
+) -> None:
+    found = _found(analyzer, "Call us or visit 4417 2280 Marlowe Street, Leeds.")
+    assert "PHONE_NUMBER" not in found.values()
+    assert any(v.startswith("4417 2280 Marlowe") for v in found)
 
 
 def test_ner_runs_only_where_a_name_can_be() -> None:
