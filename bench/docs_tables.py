@@ -257,29 +257,40 @@ def selector_ablation() -> str:
 def pii() -> str:
     data = load("pii.json")
     labels = {
-        "all": "ragtrust, all {n:,}",
-        "dev": "ragtrust, `--split dev` ({n:,})",
-        "holdout": "ragtrust, `--split holdout` ({n:,}, templates never looked at)",
+        "all": "dev file, all {n:,}",
+        "dev": "dev file, `--split dev` ({n:,}, tuned on)",
+        "holdout": "dev file, `--split holdout` ({n:,}, templates never looked at)",
     }
+    generated = {
+        "tune": "generated, tune part ({n:,}, seed {seed}, {templates} templates)",
+        "fresh": "generated, **fresh** part ({n:,}, seed {seed}, {templates} templates)",
+    }
+    results = [(label.format(**data[k]), data[k]) for k, label in labels.items()]
+    made = data.get("generated", {})
+    results += [(label.format(**made[k]), made[k]) for k, label in generated.items() if k in made]
     rows = []
-    for split, label in labels.items():
-        r = data[split]
+    for label, r in results:
         m = r["micro"]
         rows.append([
-            label.format(n=r["n"]), f"{r['spans']:,}", num(m["precision"]), num(m["recall"]),
-            num(m["f1"]), num(r["any_pii_recall"]),
+            label, f"{r['spans']:,}", num(m["precision"]), num(m["recall"]), num(m["f1"]),
+            num(r["any_pii_recall"]), num(r.get("latency_ms", {}).get("p50", 0), 1),
         ])  # fmt: skip
-    header = ["", "gold spans", "micro P", "micro R", "micro F1", "any_pii_recall"]
+    header = ["", "gold spans", "micro P", "micro R", "micro F1", "any_pii_recall", "p50 ms"]
     return table(header, rows)
 
 
 def pii_per_type() -> str:
-    entities = load("pii.json")["all"]["per_entity"]
-    rows = [
-        [name, num(e["precision"], 2), num(e["recall"], 2), num(e["f1"], 2), str(e["support"])]
-        for name, e in sorted(entities.items(), key=lambda kv: -kv[1]["support"])
-    ]
-    return table(["type", "P", "R", "F1", "gold spans"], rows)
+    data = load("pii.json")
+    entities, fresh = data["all"]["per_entity"], data.get("generated", {}).get("fresh", {})
+    rows = []
+    for name, e in sorted(entities.items(), key=lambda kv: -kv[1]["support"]):
+        f = fresh.get("per_entity", {}).get(name)
+        rows.append([
+            name, num(e["precision"], 2), num(e["recall"], 2), num(e["f1"], 2), str(e["support"]),
+            f"{num(f['recall'], 2)} / {num(f['precision'], 2)} ({f['support']})" if f else "-",
+        ])  # fmt: skip
+    header = ["type", "P", "R", "F1", "gold spans", "fresh generated: R / P (spans)"]
+    return table(header, rows)
 
 
 def audit() -> str:
