@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +29,6 @@ from privacy.evaluate import Sample, samples_from_records
 from rag.core.entities import DEFAULT_ENTITIES
 
 Part = Literal["tune", "fresh"]
-PARTS: tuple[Part, ...] = ("tune", "fresh")
 # Different seeds per part; a run may pass its own with ``--seed``.
 DEFAULT_SEEDS: dict[Part, int] = {"tune": 1701, "fresh": 4242}
 DEFAULT_N = 1000
@@ -38,7 +36,6 @@ DEFAULT_N = 1000
 # lowercasing (``lower_case_ratio``) changes the spans but not the text in 0.3.2, so it is
 # done here, on the text, where lowercasing keeps every offset.
 LOWER_CASE_RATIO = 0.05
-_PLACEHOLDER = re.compile(r"{{\s*(\w+)")
 # Faker providers the package adds; ``HospitalProvider`` is left out because it queries
 # WikiData when built, and no template here needs it.
 _PROVIDERS = (
