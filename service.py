@@ -83,10 +83,11 @@ app = FastAPI(
 )
 http_errors.install(app, on_failure=record_failure)
 metrics = Metrics(tenant_label=settings.metrics_tenant_label)
-# Uploads may be large (multipart adds a little framing); everything else stays small.
-upload_limit = {"/v1/documents": settings.max_document_bytes + 64 * 1024}
 for middleware, options in limits(
-    settings.max_body_bytes, upload_limit, settings.anonymous_rate_limit
+    settings.max_body_bytes,
+    settings.body_limits,
+    settings.anonymous_rate_limit,
+    settings.max_in_flight_per_key,
 ):
     app.add_middleware(middleware, **options)
 # Outermost, so that a 413 from the body limit is counted as a 413.

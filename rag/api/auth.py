@@ -1,5 +1,6 @@
 """Who may call what: the API key decides the tenant and the role; the route names the
-permission it needs; each key has its own request budget.
+permission it needs (the key itself is looked up, and its budget checked, in
+``rag.api.admission``).
 
 The tenant is never taken from anything the caller could choose per request, so a key of
 tenant A has no way to name tenant B.
@@ -7,11 +8,7 @@ tenant A has no way to name tenant B.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -19,8 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.api.deps import StateDep
 from rag.api.recorder import RequestRecord
-from rag.core.errors import Forbidden, RateLimited, Unauthorized
-from rag.keys import KeyStore, Permission, Principal
+from rag.core.errors import Forbidden, Unauthorized
+from rag.keys import Permission, Principal
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -36,30 +33,17 @@ _WHAT = {
 }
 
 
-# Key lookups get threads of their own: the default pool runs the heavy work (PII detection,
-# embedding, indexing), and a caller who fills it must not lock every tenant out.
-_KEY_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragtrust-auth")
-
-
-async def lookup_key(keys: KeyStore, key: str) -> Principal | None:
-    """The key's principal (None: unknown or revoked), from a database query on the
-    authentication threads, with the request's context (its id in the logs)."""
-    call = partial(contextvars.copy_context().run, keys.authenticate, key)
-    return await asyncio.get_running_loop().run_in_executor(_KEY_LOOKUPS, call)
-
-
 async def authenticate(
     request: Request,
-    state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
+    """The key ``rag.api.admission`` looked up, checked and let in before the body was read;
+    the bearer scheme here is what documents the security of the route in OpenAPI."""
     if credentials is None:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    principal = await lookup_key(state.keys, credentials.credentials)
-    if principal is None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # no admission in front of this app: fail closed
         raise Unauthorized("invalid or revoked API key")
-    request.state.principal = principal  # for the access log, metrics and the audit record
-    state.rate_limiter.check(principal.key_id)
     return principal
 
 
@@ -89,15 +73,12 @@ async def get_record(
 
 async def record_failure(request: Request, status: int, code: str) -> None:
     """Every failed request of a known caller is audited too: refused by its role, invalid,
-    or failed along the way (refused by its rate limit: counted into one record per window).
-    Unauthenticated ones have no tenant to record them under."""
+    or failed along the way. Unauthenticated ones have no tenant to record them under; those
+    its budget refused, ``rag.api.admission`` counts into one record per window."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return
     recorder = request.app.state.ragtrust.recorder
-    if code == RateLimited.code:
-        recorder.refused(principal, route_of(request), request.state.request_id, status, code)
-        return
     record = getattr(request.state, "record", None)
     if record is None:
         record = recorder.start(principal, route_of(request), request.state.request_id)

@@ -22,6 +22,10 @@ from rag.core.errors import DatabaseUnavailable, RagtrustError, Unauthorized
 
 log = logging.getLogger("ragtrust.http")
 
+# A database that is down or unreachable (not a bug such as an integrity error), or whose
+# connection pool has none free within its timeout: a 503 the caller may retry.
+DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
+
 _STATUS_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -121,8 +125,6 @@ def install(app: FastAPI, on_failure: FailureHook) -> None:
     app.add_exception_handler(RagtrustError, reporting(_ragtrust_error))
     app.add_exception_handler(RequestValidationError, reporting(_validation_error))
     app.add_exception_handler(StarletteHTTPException, reporting(_http_error))
-    # A database that is down or unreachable (not a bug such as an integrity error), or
-    # whose connection pool has none free within its timeout.
-    for db_error in (OperationalError, InterfaceError, PoolTimeout):
+    for db_error in DATABASE_ERRORS:
         app.add_exception_handler(db_error, reporting(_database_error))
     app.add_exception_handler(Exception, reporting(_unexpected))

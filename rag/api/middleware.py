@@ -1,5 +1,5 @@
-"""ASGI middleware: a request id on every request, a hard cap on request body size, and
-the budget of requests that do not authenticate.
+"""ASGI middleware: a request id on every request, a hard cap on request body size, the
+budget of requests that do not authenticate, and the admission of each key's requests.
 
 The body cap is enforced while the body streams in, not by trusting Content-Length, so a
 chunked upload cannot bypass it.
@@ -13,6 +13,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.api.admission import KeyAdmissionMiddleware
 from rag.api.errors import error_response
 from rag.api.ratelimit import AnonymousLimitMiddleware
 
@@ -88,10 +89,15 @@ class BodySizeLimitMiddleware:
 
 
 def limits(
-    max_body_bytes: int, per_path: dict[str, int] | None = None, anonymous_rate: str = ""
+    max_body_bytes: int,
+    per_path: dict[str, int] | None = None,
+    anonymous_rate: str = "",
+    max_in_flight_per_key: int = 16,
 ) -> list[tuple[type, dict[str, Any]]]:
-    """Middleware in the order they wrap the app (outermost last)."""
+    """Middleware in the order they wrap the app (outermost last). A body over its declared
+    limit is refused before its key is looked up; a key's request before its body is read."""
     return [
+        (KeyAdmissionMiddleware, {"max_in_flight": max_in_flight_per_key}),
         (BodySizeLimitMiddleware, {"max_bytes": max_body_bytes, "per_path": per_path}),
         (AnonymousLimitMiddleware, {"rate": anonymous_rate}),
         (RequestIdMiddleware, {}),

@@ -11,6 +11,7 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
     ├── Unauthorized            401  no API key, or an unknown or revoked one
     ├── Forbidden               403  the key's role may not do this
     ├── RateLimited             429  the key sent too many requests (see Retry-After)
+    │   └── TooManyInFlight     429  ... or has too many of them in flight at once
     ├── UnknownTenant           404  no tenant of that name exists
     ├── NotFound                404  a document or other resource does not exist
     ├── QuotaExceeded           409  the upload would take the tenant over a quota
@@ -75,6 +76,13 @@ class RateLimited(RagtrustError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
+
+
+class TooManyInFlight(RateLimited):
+    code = "too_many_requests_in_flight"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after_s=1)
 
 
 class ContextTooLong(InvalidRequest):

@@ -191,6 +191,13 @@ class Settings(BaseSettings):
         "600/minute",
         description="Requests per API key (`limits` syntax, e.g. 10/second); empty = none.",
     )
+    max_in_flight_per_key: int = Field(
+        16,
+        ge=1,
+        description="Requests one API key may have in flight at once; more are refused with "
+        "429 before their body is read, so one caller's many connections cannot take the "
+        "CPU from every other tenant.",
+    )
     anonymous_rate_limit: str = Field(
         "60/minute",
         description="Requests to /v1/ per client address that fail to authenticate (no key, "
@@ -271,6 +278,19 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ragtrust.db'}"
+
+    @property
+    def body_limits(self) -> dict[str, int]:
+        """Body limits of the routes whose bodies differ from RAGTRUST_MAX_BODY_BYTES, by
+        path prefix. Uploads may be large (multipart adds a little framing). ``/v1/score``
+        holds at most its texts' limits, each character JSON-escaped (``\\uXXXX``, 6 bytes),
+        so a longer body is refused on its declared length, before it is read."""
+        score_chars = self.max_question_chars + self.max_scored_answer_chars
+        score_chars += self.max_context_chars
+        return {
+            "/v1/documents": self.max_document_bytes + 64 * 1024,
+            "/v1/score": min(self.max_body_bytes, 6 * score_chars + 64 * 1024),
+        }
 
     @property
     def embedded_llm(self) -> bool:

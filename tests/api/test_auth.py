@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -126,8 +127,53 @@ def test_per_key_rate_limit_is_a_429_with_retry_after(
     assert codes == [200, 200, 200, 429]
     assert limited.json()["error"]["code"] == "rate_limit_exceeded"
     assert 1 <= int(limited.headers["retry-after"]) <= 60
+    # Refused before the body is read: a declared 900 kB that never comes is answered at once.
+    with _declared_body(svc, "/v1/answer", 900_000, c.headers["authorization"]) as raw:
+        assert raw.recv(200).startswith(b"HTTP/1.1 429")
     with svc.client("demo", "admin") as other_key:  # the budget is per key
         assert other_key.get("/v1/models").status_code == 200
+
+
+def test_a_key_with_too_many_requests_in_flight_is_refused_before_their_bodies(
+    service_factory: Callable[..., Service], llm: LLMEndpoint
+) -> None:
+    """However many connections one key opens, only so many of its requests are read and
+    worked on at once; the rest cost the service a key lookup."""
+    svc = service_factory("inflight", llm.base_url, llm.model, RAGTRUST_MAX_IN_FLIGHT_PER_KEY="1")
+    assert svc.cli("tenants", "create", "demo").returncode == 0
+    with svc.client("demo", "user") as c, svc.client("demo", "admin") as other_key:
+        auth = c.headers["authorization"]
+        with _declared_body(svc, "/v1/score", 100_000, auth):  # in flight, its body awaited
+            busy = c.post("/v1/score", json={"question": "Why?", "answer": "Because."})
+            assert other_key.get("/v1/models").status_code == 200  # the cap is per key
+        assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
+        assert busy.json()["error"]["code"] == "too_many_requests_in_flight"
+        deadline = time.monotonic() + 10  # the abandoned request gives its slot back
+        while c.get("/v1/models").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert c.get("/v1/models").status_code == 200
+
+
+def test_a_score_body_longer_than_its_texts_can_be_is_refused_on_its_declared_length(
+    two_tenants: Service,
+) -> None:
+    """/v1/score's texts are bounded (question, answer, context), so a megabyte cannot be a
+    valid request: it gets its 413 before a byte of it is read."""
+    with two_tenants.client("acme", "user") as c:
+        auth = c.headers["authorization"]
+    with _declared_body(two_tenants, "/v1/score", 999_000, auth) as raw:
+        assert raw.recv(200).startswith(b"HTTP/1.1 413")
+
+
+@contextmanager
+def _declared_body(svc: Service, path: str, length: int, auth: str) -> Iterator[socket.socket]:
+    """A raw connection that sends a POST's headers and none of the body they declare."""
+    host, port = svc.url.removeprefix("http://").split(":")
+    headers = [f"POST {path} HTTP/1.1", "Host: x", "Content-Type: application/json"]
+    headers += [f"Content-Length: {length}"] + ([f"Authorization: {auth}"] if auth else [])
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(("\r\n".join(headers) + "\r\n\r\n").encode())
+        yield raw
 
 
 def test_metrics_count_requests_answers_and_pii_but_never_text(two_tenants: Service) -> None:
@@ -193,10 +239,7 @@ def test_an_address_that_keeps_failing_to_authenticate_is_refused_before_its_bod
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
     # Refused before the body is read: a declared 900 kB that never comes is answered at once.
-    host, port = svc.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as raw:
-        raw.sendall(b"POST /v1/answer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: 900000\r\n\r\n")  # fmt: skip
+    with _declared_body(svc, "/v1/answer", 900_000, "") as raw:
         assert raw.recv(200).startswith(b"HTTP/1.1 429")
     # Another address is not held to this one's budget, and /healthz is not under it at all.
     other = httpx.HTTPTransport(local_address="127.0.0.2")

@@ -18,6 +18,7 @@ from audit import export, seal
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
 from rag.api import errors as http_errors
+from rag.api.admission import KeyAdmissionMiddleware
 from rag.api.audit_routes import ExportSlots, router
 from rag.api.middleware import RequestIdMiddleware
 from rag.api.observability import Metrics
@@ -51,6 +52,7 @@ def client(engine: Engine, audit_log: AuditLog) -> Iterator[TestClient]:
     app = FastAPI()
     http_errors.install(app, on_failure=_ignore_failure)
     app.include_router(router)
+    app.add_middleware(KeyAdmissionMiddleware, max_in_flight=4)
     app.add_middleware(RequestIdMiddleware)
     recorder = Recorder(audit_log, Metrics(), "model", None)
     app.state.ragtrust = RouteState(KeyStore(engine), KeyRateLimiter(""), audit_log, recorder)

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from rag.api.auth import lookup_key
+from rag.api.admission import lookup_key
 from rag.db import create_schema, make_engine
 from rag.keys import KeyStore
 from rag.tenants import SqlTenantRegistry
