@@ -1,19 +1,28 @@
 """One tenant abusing /v1/score, another asking as usual, side by side: the abuser's ~1 MB of
 e-mail addresses must be refused (4xx) within a second, and the other tenant's answers keep
-their usual latency while it happens.
+their usual latency while it happens. A flood of health checks at the same concurrency is
+the control: what any flood costs, whatever its bodies.
 
 Run: .venv/bin/python -m bench.abuse [--answers N] [--abusers N]; reuses (or starts) the
-embedded vLLM server, starts a service of its own, writes bench/results/abuse.json.
+embedded vLLM server, starts a service of its own, writes bench/results/abuse.json. The
+abusers run in processes of their own at the lowest CPU priority (nice 19): an attacker's
+client runs on its own machine, and on this 2-core one four busy clients would otherwise
+take the cores from the service and measure the load generator instead of the service.
+Status 0 counts a request the service refused on its headers while the client was still
+sending the body (the connection closed under it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import statistics
 import tempfile
-import threading
 import time
+from functools import partial
+from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +37,8 @@ OUT = Path(__file__).parent / "results" / "abuse.json"
 BODY_LIMIT = 1_000_000  # RAGTRUST_MAX_BODY_BYTES's default
 ADDRESSES = "a@b.co " * ((BODY_LIMIT - 1000) // 7)  # just under the body limit
 QUESTION = "How many vacation days do full-time employees get?"
+PACED_RATE = 25.0  # requests/s per abusing client in the paced arm: 100/s from four
+Hit = tuple[int, float]  # status, ms
 
 
 def _answers(url: str, key: str, n: int) -> list[float]:
@@ -43,13 +54,53 @@ def _answers(url: str, key: str, n: int) -> list[float]:
     return times
 
 
-def _abuse(url: str, key: str, stop: threading.Event, out: list[tuple[int, float]]) -> None:
-    body = {"question": "Is this right?", "answer": ADDRESSES, "trust_preset": "fast"}
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600) as c:
-        while not stop.is_set():
+def _flood(
+    url: str, key: str, kind: str, rate: float, seconds: float, out: Queue[list[Hit]]
+) -> None:
+    """One abusing client, in a process of its own: sharing the bench's interpreter (and its
+    GIL) with the other tenant's client would slow that client, not the service. ``score``
+    posts the ~1 MB of addresses (encoded once, as an attacker would); ``healthz`` is the
+    cheapest request there is, the control: what any flood at this rate costs. ``rate`` > 0
+    paces the client to that many requests a second (0: as fast as it gets answers)."""
+    os.nice(19)  # the attacker's CPU is not the service's machine's: see the module doc
+    body = json.dumps({"question": "Is this right?", "answer": ADDRESSES, "trust_preset": "fast"})
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    hits: list[Hit] = []
+    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as c:
+        while time.monotonic() < deadline:
+            if rate:
+                time.sleep(max(0.0, start + len(hits) / rate - time.monotonic()))
             t0 = time.perf_counter()
-            status = c.post("/v1/score", json=body).status_code
-            out.append((status, (time.perf_counter() - t0) * 1000))
+            try:
+                if kind == "score":
+                    status = c.post("/v1/score", content=body.encode()).status_code
+                else:
+                    status = c.get("/healthz").status_code
+            except httpx.TransportError:  # refused on its headers, mid-upload: closed
+                status = 0
+            hits.append((status, (time.perf_counter() - t0) * 1000))
+    out.put(hits)
+
+
+def _during_flood(
+    url: str, user: str, abuser: str, kind: str, rate: float, clients: int, answers: int
+) -> tuple[list[float], list[Hit]]:
+    """The other tenant's answers while ``clients`` processes flood, and the flood's hits."""
+    spawn = multiprocessing.get_context("spawn")
+    queue: Queue[list[Hit]] = spawn.Queue()
+    seconds = 2 + answers * 0.5  # outlasts the answers below (~40 ms each alone)
+    procs = [spawn.Process(target=_flood, args=(url, abuser, kind, rate, seconds, queue))
+             for _ in range(clients)]  # fmt: skip
+    for p in procs:
+        p.start()
+    time.sleep(1.5)  # the abusers' interpreters start and their flood is on
+    during = _answers(url, user, answers)
+    hits = [hit for _ in procs for hit in queue.get(timeout=seconds + 60)]
+    for p in procs:
+        p.join()
+    return during, hits
 
 
 def _stats(ms: list[float]) -> dict[str, float]:
@@ -69,16 +120,10 @@ def run(answers: int, abusers: int, console: Console) -> dict[str, Any]:
             user, abuser = svc.key("victim", "user"), svc.key("abuser", "user")
             _answers(svc.url, user, 3)  # warm up
             alone = _answers(svc.url, user, answers)
-            stop, hits = threading.Event(), list[tuple[int, float]]()
-            threads = [threading.Thread(target=_abuse, args=(svc.url, abuser, stop, hits))
-                       for _ in range(abusers)]  # fmt: skip
-            for t in threads:
-                t.start()
-            time.sleep(0.5)
-            during = _answers(svc.url, user, answers)
-            stop.set()
-            for t in threads:
-                t.join()
+            flood = partial(_during_flood, svc.url, user, abuser, clients=abusers, answers=answers)
+            during, hits = flood("score", 0)
+            paced, paced_hits = flood("score", PACED_RATE)
+            control, pings = flood("healthz", 0)
         finally:
             svc.stop()
     statuses = sorted({s for s, _ in hits})
@@ -88,6 +133,20 @@ def run(answers: int, abusers: int, console: Console) -> dict[str, Any]:
         "abuse": {"clients": abusers, "statuses": statuses, **_stats([ms for _, ms in hits])},
         "other_tenant_alone": _stats(alone),
         "other_tenant_during_abuse": _stats(during),
+        "paced_abuse": {
+            "clients": abusers,
+            "requests_per_s_per_client": PACED_RATE,
+            "statuses": sorted({s for s, _ in paced_hits}),
+            **_stats([ms for _, ms in paced_hits]),
+        },  # fmt: skip
+        "other_tenant_during_paced_abuse": _stats(paced),
+        "control_flood": {
+            "clients": abusers,
+            "route": "/healthz",
+            "statuses": sorted({s for s, _ in pings}),
+            **_stats([ms for _, ms in pings]),
+        },  # fmt: skip
+        "other_tenant_during_control_flood": _stats(control),
     }
     console.print_json(json.dumps(result))
     return result

@@ -308,6 +308,28 @@ def audit() -> str:
     return table(header, rows)
 
 
+def abuse() -> str:
+    data = load("abuse.json")
+    alone = data["other_tenant_alone"]["p50_ms"]
+    arms = [("alone", "other_tenant_alone", None),
+            ("~1 MB to /v1/score, 4 clients as fast as answered", "other_tenant_during_abuse",
+             "abuse"),
+            ("~1 MB to /v1/score, 4 clients x 25/s", "other_tenant_during_paced_abuse",
+             "paced_abuse"),
+            ("GET /healthz, 4 clients (control)", "other_tenant_during_control_flood",
+             "control_flood")]  # fmt: skip
+    rows = []
+    for label, key, flood in arms:
+        r, f = data[key], data.get(flood or "", {})
+        statuses = ", ".join(str(s) for s in f.get("statuses", [200])) if flood else DASH
+        rows.append([
+            label, f"{p50_p95(r, 'ms', 1)} ms", f"{num(r['p50_ms'] / alone, 2)}x",
+            f"{f['n']:,} ({statuses}), p50 {num(f['p50_ms'], 1)} ms" if flood else DASH,
+        ])  # fmt: skip
+    header = ["flood", "other tenant's answer p50 / p95", "p50 vs alone", "flood requests"]
+    return table(header, rows)
+
+
 def shown_default(value: Any) -> str:
     """A default as one would write it in the environment."""
     if isinstance(value, SecretStr):
@@ -350,6 +372,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "pii": pii,
     "pii-per-type": pii_per_type,
     "audit": audit,
+    "abuse": abuse,
     "configuration": configuration,
 }
 
