@@ -27,7 +27,7 @@ from rag.api.deps import AppState, DocumentsDep, PipelineDep, StateDep
 from rag.api.middleware import limits
 from rag.api.observability import Metrics, ObservabilityMiddleware
 from rag.api.readiness import Readiness
-from rag.api.streaming import answer_events
+from rag.api.streaming import EventStream, answer_events
 from rag.core.errors import Unauthorized
 from rag.core.settings import get_settings
 from rag.documents import Upload
@@ -137,7 +137,7 @@ async def answer(
     prep = await pipeline.prepare(caller.tenant, body, request_id=record.request_id)
     record.prepared(prep)
     if body.stream:
-        return event_stream(answer_events(pipeline.stream(prep), record.request_id, record))
+        return EventStream(answer_events(pipeline.stream(prep), record.request_id, record))
     outcome = await pipeline.complete(prep)
     await record.answered(outcome)
     return outcome.response
@@ -157,7 +157,7 @@ async def chat_completions(
     record.prepared(prep)
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
-        return event_stream(chat.chunks(pipeline.stream(prep), rid, record, include_usage=usage))
+        return EventStream(chat.chunks(pipeline.stream(prep), rid, record, include_usage=usage))
     outcome = await pipeline.complete(prep)
     await record.answered(outcome)
     return chat.completion(outcome)
@@ -168,12 +168,6 @@ async def list_models(caller: Answerer, record: RecordDep) -> chat.ModelList:
     """The model id chat clients send: ``ragtrust`` (answers from the tenant's documents)."""
     await record.done()
     return chat.models()
-
-
-def event_stream(events: AsyncIterator[bytes]) -> StreamingResponse:
-    # No proxy buffering: each event should reach the client as it is produced.
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 
 @app.post("/v1/score", response_model=ScoreResponse, tags=["answers"], responses=ERROR_RESPONSES)

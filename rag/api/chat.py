@@ -11,7 +11,8 @@ holds, whatever ``temperature`` asks.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -190,7 +191,7 @@ async def chunks(
     hooks: StreamHooks,
     *,
     include_usage: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """OpenAI's chunk stream: the role, content deltas, a last chunk with ``finish_reason``
     and the ``ragtrust`` extension, the usage chunk if asked for, then ``[DONE]``. A failure
     after the stream started becomes an ``error`` event (the HTTP status is already sent)."""
@@ -206,16 +207,17 @@ async def chunks(
         return sse({**head, "choices": [choice], **extra})
 
     yield chunk({"role": "assistant", "content": ""})
-    async for part in guarded(parts, request_id, hooks):
-        if isinstance(part, str):
-            yield chunk({"content": part})
-        elif isinstance(part, RagtrustError):
-            yield sse(error_payload(part))
-        else:
-            r = part.response
-            extension = _extension(r).model_dump(mode="json")
-            yield chunk({}, part.finish_reason, ragtrust=extension)
-            if include_usage:
-                usage = ChatUsage(**r.usage.model_dump(exclude={"trust_tokens"}))
-                yield sse({**head, "choices": [], "usage": usage.model_dump()})
+    async with aclosing(guarded(parts, request_id, hooks)) as items:
+        async for part in items:
+            if isinstance(part, str):
+                yield chunk({"content": part})
+            elif isinstance(part, RagtrustError):
+                yield sse(error_payload(part))
+            else:
+                r = part.response
+                extension = _extension(r).model_dump(mode="json")
+                yield chunk({}, part.finish_reason, ragtrust=extension)
+                if include_usage:
+                    usage = ChatUsage(**r.usage.model_dump(exclude={"trust_tokens"}))
+                    yield sse({**head, "choices": [], "usage": usage.model_dump()})
     yield b"data: [DONE]\n\n"

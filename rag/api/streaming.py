@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any, Protocol
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from rag.api.errors import error_payload
 from rag.core.errors import RagtrustError
@@ -31,7 +34,7 @@ class StreamHooks(Protocol):
 
 async def guarded(
     parts: AsyncGenerator[str | Outcome, None], request_id: str, hooks: StreamHooks
-) -> AsyncIterator[str | Outcome | RagtrustError]:
+) -> AsyncGenerator[str | Outcome | RagtrustError, None]:
     """The parts, with the outcome recorded before it is sent (a record that cannot be
     written turns the answer into an error), a failure as a last ``RagtrustError`` item, and
     a client that went away recorded as such."""
@@ -67,13 +70,35 @@ def as_ragtrust_error(exc: Exception, request_id: str) -> RagtrustError:
 
 async def answer_events(
     parts: AsyncGenerator[str | Outcome, None], request_id: str, hooks: StreamHooks
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """``/v1/answer`` with ``stream``: ``delta`` events, then one ``answer`` event holding the
     whole response (what the non-streamed call returns), or an ``error`` event."""
-    async for part in guarded(parts, request_id, hooks):
-        if isinstance(part, str):
-            yield sse({"text": part}, "delta")
-        elif isinstance(part, RagtrustError):
-            yield sse(error_payload(part), "error")
-        else:
-            yield sse(part.response.model_dump(mode="json"), "answer")
+    async with aclosing(guarded(parts, request_id, hooks)) as items:
+        async for part in items:
+            if isinstance(part, str):
+                yield sse({"text": part}, "delta")
+            elif isinstance(part, RagtrustError):
+                yield sse(error_payload(part), "error")
+            else:
+                yield sse(part.response.model_dump(mode="json"), "answer")
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events, closed when the response ends however it ends.
+
+    Starlette stops iterating a stream whose client went away and leaves the generator to the
+    garbage collector; until it runs, the LLM keeps generating for nobody, and a shutdown in
+    between ended the process with the request's record unwritten. Closing it here runs
+    ``guarded``'s ``abandoned`` before the request's task ends, which shutdown waits for."""
+
+    def __init__(self, events: AsyncGenerator[bytes, None]) -> None:
+        # No proxy buffering: each event should reach the client as it is produced.
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        super().__init__(events, media_type="text/event-stream", headers=headers)
+        self.events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.events.aclose()
