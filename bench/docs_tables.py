@@ -312,12 +312,14 @@ def abuse() -> str:
     data = load("abuse.json")
     alone = data["other_tenant_alone"]["p50_ms"]
     arms = [("alone", "other_tenant_alone", None),
+            ("4 client processes spinning, sending nothing (control)",
+             "other_tenant_during_cpu_burn", None),
             ("~1 MB to /v1/score, 4 clients as fast as answered", "other_tenant_during_abuse",
              "abuse"),
             ("~1 MB to /v1/score, 4 clients x 25/s", "other_tenant_during_paced_abuse",
              "paced_abuse"),
-            ("GET /healthz, 4 clients (control)", "other_tenant_during_control_flood",
-             "control_flood")]  # fmt: skip
+            ("GET /healthz, 4 clients as fast as answered (control)",
+             "other_tenant_during_control_flood", "control_flood")]  # fmt: skip
     rows = []
     for label, key, flood in arms:
         r, f = data[key], data.get(flood or "", {})
@@ -325,8 +327,11 @@ def abuse() -> str:
         rows.append([
             label, f"{p50_p95(r, 'ms', 1)} ms", f"{num(r['p50_ms'] / alone, 2)}x",
             f"{f['n']:,} ({statuses}), p50 {num(f['p50_ms'], 1)} ms" if flood else DASH,
+            f"{num(f['service_cpu_ms_per_request'], 2)} ms at {f['requests_per_s']:,}/s"
+            if flood else DASH,
         ])  # fmt: skip
-    header = ["flood", "other tenant's answer p50 / p95", "p50 vs alone", "flood requests"]
+    header = ["flood", "other tenant's answer p50 / p95", "p50 vs alone", "flood requests",
+              "service CPU per flood request"]  # fmt: skip
     return table(header, rows)
 
 
