@@ -6,6 +6,9 @@ FastAPI reads and parses a request's body before the first dependency runs. Deci
 dependency would let a key over its budget still make the service read and parse a megabyte
 per request, and a key with many connections open would share the CPU out among its own
 requests at every other tenant's expense. Here a refused request costs a header lookup.
+
+``ExportSlots`` admits audit exports the same way, service-wide: each one streams for as
+long as its client reads.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -25,6 +29,7 @@ from rag.core.errors import (
     DatabaseUnavailable,
     RagtrustError,
     RateLimited,
+    TooManyExports,
     TooManyInFlight,
     Unauthorized,
 )
@@ -107,3 +112,28 @@ async def _refuse(
 ) -> None:
     response = error_response(error.status_code, error.message, error.code, error.type, headers)
     await response(scope, receive, send)
+
+
+class ExportSlots:
+    """At most ``limit`` exports stream at once: each holds a worker thread while a page is
+    read, and a client reading slowly keeps its slot until it finishes or goes away."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+        # take() runs on the event loop, give_back() where the body is read: a sync body
+        # iterator runs on a worker thread, so the count needs a lock.
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        with self._lock:
+            if self.taken >= self.limit:
+                raise TooManyExports(
+                    f"{self.limit} audit exports are already running "
+                    "(RAGTRUST_AUDIT_MAX_EXPORTS); retry later"
+                )
+            self.taken += 1
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.taken -= 1

@@ -4,7 +4,6 @@ chain. The tenant is the key's; an auditor never names (or sees) another tenant'
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
@@ -17,8 +16,8 @@ from audit.chain import TenantReport
 from audit.export import MEDIA_TYPES
 from audit.log import AuditLog
 from audit.records import AuditRecord, ExportFormat
+from rag.api.admission import ExportSlots
 from rag.api.auth import Auditor, RecordDep
-from rag.core.errors import RagtrustError
 from rag.protocol import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -49,48 +48,6 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-class TooManyExports(RagtrustError):
-    status_code = 503
-    code = "too_many_exports"
-    type = "service_unavailable"
-    retry_after_s = 10
-
-
-class ExportSlots:
-    """At most ``limit`` exports stream at once: each holds a worker thread while a page is
-    read, and a client reading slowly keeps its slot until it finishes or goes away."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.taken = 0
-        # take() runs on the event loop, give_back() where the body is read: a sync body
-        # iterator runs on a worker thread, so the count needs a lock.
-        self._lock = threading.Lock()
-
-    def take(self) -> None:
-        with self._lock:
-            if self.taken >= self.limit:
-                raise TooManyExports(
-                    f"{self.limit} audit exports are already running "
-                    "(RAGTRUST_AUDIT_MAX_EXPORTS); retry later"
-                )
-            self.taken += 1
-
-    def give_back(self) -> None:
-        with self._lock:
-            self.taken -= 1
-
-
-def export_slots(request: Request) -> ExportSlots:
-    """One per app."""
-    slots: ExportSlots | None = getattr(request.app.state, "audit_export_slots", None)
-    if slots is None:
-        settings = getattr(request.app.state.ragtrust, "settings", None)
-        slots = ExportSlots(settings.audit_max_exports if settings else 4)
-        request.app.state.audit_export_slots = slots
-    return slots
-
-
 def _chunks(lines: Iterator[str], slots: ExportSlots) -> Iterator[str]:
     try:
         while chunk := "".join(islice(lines, LINES_PER_CHUNK)):
@@ -117,7 +74,7 @@ async def export(
     """The caller's tenant's audit records with ``from <= timestamp < to``, in chain order,
     each with its hash and its predecessor's, streamed without loading them all, and sealed
     (``audit.seal``)."""
-    slots = export_slots(request)
+    slots: ExportSlots = request.app.state.ragtrust.export_slots
     slots.take()
     try:
         lines = await asyncio.to_thread(log.export, caller.tenant, start, end, fmt)

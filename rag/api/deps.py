@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from audit.log import AuditLog
+from rag.api.admission import ExportSlots
 from rag.api.observability import Metrics
 from rag.api.ratelimit import KeyRateLimiter
 from rag.api.readiness import Readiness
@@ -25,7 +26,7 @@ from rag.runtime import Components
 
 @dataclass(frozen=True, kw_only=True)
 class AppState:
-    """What the routes share, built once by the service's lifespan (by name: nine parts)."""
+    """What the routes share, built once by the service's lifespan (by name: ten parts)."""
 
     settings: Settings
     pipeline: AnswerPipeline
@@ -36,6 +37,7 @@ class AppState:
     readiness: Readiness
     audit: AuditLog
     recorder: Recorder
+    export_slots: ExportSlots
 
     @classmethod
     def build(cls, parts: Components, metrics: Metrics, readiness: Readiness) -> AppState:
@@ -49,6 +51,7 @@ class AppState:
             audit=parts.audit,
             recorder=Recorder(parts.audit, metrics, parts.llm.model, precision,
                               refusal_window_s=s.audit_refusal_window_s),
+            export_slots=ExportSlots(s.audit_max_exports),
         )  # fmt: skip
 
 

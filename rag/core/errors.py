@@ -132,6 +132,13 @@ class DatabaseUnavailable(RagtrustError):
     retry_after_s = 5
 
 
+class TooManyExports(RagtrustError):
+    status_code = 503
+    code = "too_many_exports"
+    type = "service_unavailable"
+    retry_after_s = 10
+
+
 class IndexWriteFailed(RagtrustError):
     status_code = 503
     code = "index_write_failed"

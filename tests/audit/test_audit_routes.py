@@ -18,8 +18,8 @@ from audit import export, seal
 from audit.log import RECORDS, AuditLog
 from audit.records import ExportFormat
 from rag.api import errors as http_errors
-from rag.api.admission import KeyAdmissionMiddleware
-from rag.api.audit_routes import ExportSlots, router
+from rag.api.admission import ExportSlots, KeyAdmissionMiddleware
+from rag.api.audit_routes import router
 from rag.api.middleware import RequestIdMiddleware
 from rag.api.observability import Metrics
 from rag.api.ratelimit import KeyRateLimiter
@@ -38,6 +38,7 @@ class RouteState:
     rate_limiter: KeyRateLimiter
     audit: AuditLog
     recorder: Recorder
+    export_slots: ExportSlots
 
 
 async def _ignore_failure(request: Request, status: int, code: str) -> None:
@@ -55,7 +56,9 @@ def client(engine: Engine, audit_log: AuditLog) -> Iterator[TestClient]:
     app.add_middleware(KeyAdmissionMiddleware, max_in_flight=4)
     app.add_middleware(RequestIdMiddleware)
     recorder = Recorder(audit_log, Metrics(), "model", None)
-    app.state.ragtrust = RouteState(KeyStore(engine), KeyRateLimiter(""), audit_log, recorder)
+    app.state.ragtrust = RouteState(
+        KeyStore(engine), KeyRateLimiter(""), audit_log, recorder, ExportSlots(4)
+    )
     for i in range(5):
         audit_log.append(event(i, "acme"))
     audit_log.append(event(9, "beta"))
@@ -125,7 +128,7 @@ def test_openapi_documents_both_export_formats(client: TestClient) -> None:
 def test_exports_over_the_limit_get_503_with_retry_after(client: TestClient) -> None:
     headers = _auth(client)
     slots = ExportSlots(2)
-    client.app.state.audit_export_slots = slots  # type: ignore[attr-defined]
+    client.app.state.ragtrust.export_slots = slots  # type: ignore[attr-defined]
     slots.taken = 2  # two exports still streaming to slow readers
     resp = client.get("/v1/audit/export", headers=headers)
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "too_many_exports"
