@@ -12,7 +12,7 @@ of them reads the same key.
 
 from __future__ import annotations
 
-from rag.core.secrets import secret_file
+from rag.core.secrets import configured_or_file, secret_file
 from rag.core.settings import Settings
 
 KEY_FILE = "audit-signing.key"
@@ -23,15 +23,12 @@ class SigningKeyMissing(RuntimeError):
 
 
 def signing_key(settings: Settings) -> bytes:
-    key = existing_signing_key(settings)
-    if key is not None:
-        return key
-    if settings.audit_key_from_env_only:
+    if settings.audit_key_from_env_only and not settings.audit_signing_key.get_secret_value():
         raise SigningKeyMissing(
             "RAGTRUST_AUDIT_KEY_FROM_ENV_ONLY is set but RAGTRUST_AUDIT_SIGNING_KEY is empty: "
             "set the audit signing key from your secret store"
         )
-    return secret_file(settings.data_dir / KEY_FILE)
+    return configured_or_file(settings.audit_signing_key, settings.data_dir / KEY_FILE)
 
 
 def existing_signing_key(settings: Settings) -> bytes | None:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from privacy.policy import Protected
 from privacy.vault import Vault
-from rag.core.secrets import secret_file
+from rag.core.secrets import configured_or_file
 from rag.core.settings import Settings
 from rag.llm.client import Message
 from rag.llm.prompts import Source
@@ -121,8 +121,7 @@ def restore_unsupported(trust: TrustResult, answer: str, vault: Vault) -> TrustR
 
 
 def cache_salt_key(settings: Settings) -> bytes:
-    secret = settings.llm_cache_salt_key.get_secret_value()
-    return secret.encode() if secret else secret_file(settings.data_dir / CACHE_SALT_KEY_FILE)
+    return configured_or_file(settings.llm_cache_salt_key, settings.data_dir / CACHE_SALT_KEY_FILE)
 
 
 def cache_salt(key: bytes, tenant: str) -> str:

@@ -13,12 +13,20 @@ import os
 import secrets
 from pathlib import Path
 
+from pydantic import SecretStr
+
 
 def secret_file(path: Path) -> bytes:
     """The key stored at ``path`` (64 hex digits), created there first if it is missing."""
     if not path.exists():
         _write(path, secrets.token_hex(32), replace=False)
     return bytes.fromhex(path.read_text().strip())
+
+
+def configured_or_file(configured: SecretStr, path: Path) -> bytes:
+    """The key from the settings (the environment, a secret store), else the file's."""
+    value = configured.get_secret_value()
+    return value.encode() if value else secret_file(path)
 
 
 def replace_secret(path: Path, value: str) -> None:
