@@ -18,8 +18,9 @@ from privacy.analyzer import PiiAnalyzer
 from privacy.policy import PiiBlockedError, PrivacyGuard, PrivacyPolicy, Protected
 from privacy.stream import StreamRestorer
 from privacy.vault import Vault
+from rag.bounds import checked_question, checked_scored_texts
 from rag.citations import cited_indices
-from rag.core.errors import InvalidRequest, PiiBlocked
+from rag.core.errors import PiiBlocked
 from rag.core.settings import Settings
 from rag.core.types import RetrievalMode
 from rag.cost import Prices, Spend, price
@@ -123,7 +124,7 @@ class AnswerPipeline:
     ) -> Prepared:
         """Everything up to the LLM call; its errors (unknown tenant, blocked PII, a bad
         question) surface here, before a streamed response has started."""
-        question = self._question(req.question)
+        question = checked_question(req.question, self.settings)
         timer = StageTimer()
         ts = await self._tenant_settings(tenant)
         filters = (
@@ -191,38 +192,6 @@ class AnswerPipeline:
         s = self.settings
         preset = requested or ts.trust_preset or s.trust_preset
         return preset, ts.trust_threshold if ts.trust_threshold is not None else s.trust_threshold
-
-    def _question(self, text: str) -> str:
-        question = text.strip()
-        if not question:
-            raise InvalidRequest("the question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidRequest(
-                f"the question is longer than {self.settings.max_question_chars} characters"
-            )
-        return question
-
-    def _check_score_lengths(self, answer: str, context: Sequence[str]) -> None:
-        """Every text of ``/v1/score`` is bounded before any work: PII detection is linear in
-        the text, but at ~20 ms per 1,000 characters of dense PII a megabyte would hold a
-        worker thread for seconds."""
-        s = self.settings
-        if len(answer) > s.max_scored_answer_chars:
-            raise InvalidRequest(
-                f"the answer is longer than {s.max_scored_answer_chars} characters "
-                "(RAGTRUST_MAX_SCORED_ANSWER_CHARS); score a shorter answer"
-            )
-        longest = max((len(c) for c in context), default=0)
-        if longest > s.max_context_item_chars:
-            raise InvalidRequest(
-                f"a context item is longer than {s.max_context_item_chars} characters "
-                "(RAGTRUST_MAX_CONTEXT_ITEM_CHARS); split or shorten it"
-            )
-        if sum(len(c) for c in context) > s.max_context_chars:
-            raise InvalidRequest(
-                f"the context items together are longer than {s.max_context_chars} characters "
-                "(RAGTRUST_MAX_CONTEXT_CHARS); send only the passages the answer rests on"
-            )
 
     async def answer(
         self,
@@ -385,10 +354,8 @@ class AnswerPipeline:
     async def score(self, tenant: str, req: ScoreRequest, *, request_id: str) -> ScoreResponse:
         """Trust for an answer produced elsewhere (like TLM's get_trustworthiness_score): the
         given context, or the tenant's retrieval for the question."""
-        question, answer = self._question(req.question), req.answer.strip()
-        if not answer:
-            raise InvalidRequest("the answer must not be blank")
-        self._check_score_lengths(answer, req.context or [])
+        question = checked_question(req.question, self.settings)
+        answer = checked_scored_texts(req.answer, req.context or [], self.settings)
         timer = StageTimer()
         ts = await self._tenant_settings(tenant)
         citations: list[Citation] = []
