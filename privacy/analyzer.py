@@ -31,7 +31,7 @@ from spacy.util import filter_spans
 
 from privacy.lexicon import is_lexicon_word
 from privacy.names import is_english_word, is_family_name, is_given_name
-from privacy.overlaps import Detection, resolve
+from privacy.overlaps import Detection, SpanIndex, resolve
 from privacy.person_roles import repeat_names
 from privacy.persons import (
     NamePersonRecognizer,
@@ -333,10 +333,9 @@ def _with_repeated_names(text: str, dets: list[Detection]) -> list[Detection]:
     if not names:
         return dets
     found = repeat_names(text, [(d.start, d.end) for d in names])
+    taken = SpanIndex((d.start, d.end) for d in dets)
     extra = [
-        Detection(s, e, "PERSON", names[k].score)
-        for s, e, k in found
-        if not any(d.start < e and s < d.end for d in dets)
+        Detection(s, e, "PERSON", names[k].score) for s, e, k in found if not taken.overlaps(s, e)
     ]
     return sorted([*dets, *extra]) if extra else dets
 

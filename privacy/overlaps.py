@@ -4,8 +4,10 @@ remainder, so a value is never left half-exposed."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 
 # When two detections overlap, the one whose recognizer validates its match (checksum,
 # strict format) wins over pattern guesses, whatever the raw scores say.
@@ -86,3 +88,18 @@ def _merge_same_type(results: Iterable[Detection]) -> list[Detection]:
         else:
             merged.append(d)
     return merged
+
+
+class SpanIndex:
+    """Whether a span overlaps any of a set of spans, in O(log n): asked once per match of a
+    pattern over a text, a scan of every span would be quadratic in a text of many names."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        # The furthest end among the spans that start at or before each one.
+        self._reach = list(accumulate((e for _, e in ordered), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self._starts, end) - 1  # the last span that starts before ``end``
+        return i >= 0 and self._reach[i] > start

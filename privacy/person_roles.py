@@ -26,6 +26,7 @@ import regex
 
 from privacy.lexicon import is_lexicon_word
 from privacy.names import is_english_word, is_family_name, is_given_name
+from privacy.overlaps import SpanIndex
 
 # Verbs whose subject (or, after them, whose object) is a person, in the forms text uses.
 _PERSON_VERBS = frozenset(
@@ -168,8 +169,9 @@ def repeat_names(text: str, names: Sequence[tuple[int, int]]) -> list[tuple[int,
         + "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
         + r")(?![\p{L}\p{M}]|-\p{L}|['’](?!s(?![\p{L}\p{M}]))\p{L})"
     )
-    found = []
-    for m in pattern.finditer(text):
-        if not any(s < m.end() and m.start() < e for s, e in names):
-            found.append((m.start(), m.end(), words[m.group(0)]))
-    return found
+    taken = SpanIndex(names)
+    return [
+        (m.start(), m.end(), words[m.group(0)])
+        for m in pattern.finditer(text)
+        if not taken.overlaps(m.start(), m.end())
+    ]
