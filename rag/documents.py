@@ -2,14 +2,17 @@
 
 A batch is never all-or-nothing: each file or document that cannot be indexed is reported
 with its reason and the rest still goes in. Loading and indexing block (parsing, embedding),
-so they run in a worker thread.
+so they run in a worker thread. ``ragtrust ingest`` reads files with the same limits, the
+same per-file failure and the same quotas: the operator's path is no way around them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from rag.core.errors import NotFound, RagtrustError
 from rag.core.settings import Settings
@@ -37,17 +40,47 @@ class Upload:
     data: bytes
 
 
+def document_limits(settings: Settings) -> Limits:
+    return Limits(
+        max_bytes=settings.max_document_bytes,
+        max_title_chars=settings.max_title_chars,
+        max_source_chars=settings.max_source_chars,
+        max_pdf_pages=settings.max_pdf_pages,
+    )
+
+
+def tenant_quota(settings: Settings, tenants: TenantRegistry, tenant: str) -> Quota:
+    """The tenant's own quotas (``ragtrust tenants set``), else the service's."""
+    ts = tenants.settings(tenant)
+    return Quota(
+        documents=ts.max_documents or settings.max_tenant_documents,
+        chunks=ts.max_chunks or settings.max_tenant_chunks,
+        bytes=ts.max_bytes or settings.max_tenant_bytes,
+    )
+
+
+def read_one(
+    load: Callable[[], list[Document]], name: str, failed: dict[str, str]
+) -> list[Document]:
+    """One file's documents, or none and its reason in ``failed``."""
+    try:
+        return load()
+    except RagtrustError as exc:
+        failed[name] = exc.message
+    except Exception as exc:  # noqa: BLE001
+        # A parser's own failure on a hostile file fails that file alone (the type is logged;
+        # its text, which may hold PII, is not).
+        log.warning("file %r could not be read: %s", name[:200], type(exc).__name__)
+        failed[name] = "the file could not be read"
+    return []
+
+
 class DocumentManager:
     def __init__(self, settings: Settings, tenants: TenantRegistry, retriever: Retriever) -> None:
         self.settings = settings
         self.tenants = tenants
         self.retriever = retriever
-        self.limits = Limits(
-            max_bytes=settings.max_document_bytes,
-            max_title_chars=settings.max_title_chars,
-            max_source_chars=settings.max_source_chars,
-            max_pdf_pages=settings.max_pdf_pages,
-        )
+        self.limits = document_limits(settings)
 
     async def add_json(self, tenant: str, docs: list[DocumentIn]) -> DocumentsResponse:
         parsed, failed = [], {}
@@ -61,19 +94,12 @@ class DocumentManager:
 
     async def add_uploads(self, tenant: str, uploads: list[Upload]) -> DocumentsResponse:
         def load() -> tuple[list[Document], dict[str, str]]:
-            docs, failed = [], {}
+            docs: list[Document] = []
+            failed: dict[str, str] = {}
             for up in uploads:
-                try:
-                    docs += load_bytes(up.data, up.filename, content_type=up.content_type,
-                                       limits=self.limits)  # fmt: skip
-                except RagtrustError as exc:
-                    failed[up.filename] = exc.message
-                except Exception as exc:  # noqa: BLE001
-                    # A parser's own failure on a hostile file fails that file alone (the
-                    # type is logged; its text, which may hold PII, is not).
-                    log.warning("upload %r could not be read: %s", up.filename[:200],
-                                type(exc).__name__)  # fmt: skip
-                    failed[up.filename] = "the file could not be read"
+                read = partial(load_bytes, up.data, up.filename, content_type=up.content_type,
+                               limits=self.limits)  # fmt: skip
+                docs += read_one(read, up.filename, failed)
             return docs, failed
 
         await asyncio.to_thread(self.tenants.require, tenant)
@@ -84,7 +110,8 @@ class DocumentManager:
         self, tenant: str, docs: list[Document], failed: dict[str, str]
     ) -> DocumentsResponse:
         self.tenants.require(tenant)
-        report = self.retriever.ingest(tenant, docs, quota=self._quota(tenant)) if docs else None
+        quota = tenant_quota(self.settings, self.tenants, tenant)
+        report = self.retriever.ingest(tenant, docs, quota=quota) if docs else None
         errors = {**failed, **(report.errors if report else {})}
         results = [DocumentResult(id=i, status="failed", error=why) for i, why in errors.items()]
         per_doc = report.chunks_per_document if report else {}
@@ -93,15 +120,6 @@ class DocumentManager:
             indexed=len(per_doc), failed=len(errors), chunks=sum(per_doc.values()),
             documents=results,
         )  # fmt: skip
-
-    def _quota(self, tenant: str) -> Quota:
-        """The tenant's own quotas (``ragtrust tenants set``), else the service's."""
-        ts, s = self.tenants.settings(tenant), self.settings
-        return Quota(
-            documents=ts.max_documents or s.max_tenant_documents,
-            chunks=ts.max_chunks or s.max_tenant_chunks,
-            bytes=ts.max_bytes or s.max_tenant_bytes,
-        )
 
     async def list(self, tenant: str) -> DocumentList:
         def collect() -> DocumentList:

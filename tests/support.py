@@ -50,10 +50,11 @@ class Service:
         headers = {"Authorization": f"Bearer {self.key(tenant, role)}"} if tenant else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """``ragtrust *args`` with the service's settings (``env``: RAGTRUST_* names changed)."""
         return subprocess.run(
             [str(BIN / "ragtrust"), *args],
-            env=self.env,
+            env={**self.env, **env},
             capture_output=True,
             text=True,
             timeout=300,

@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -101,36 +102,42 @@ def ingest(
     tenant: Annotated[str, typer.Option(help="Tenant that owns the documents.")],
 ) -> None:
     """Index documents into a tenant (re-ingesting a document id replaces it)."""
+    from rag.documents import document_limits, read_one, tenant_quota
     from rag.runtime import build_tenants
     from retrieval.build import build_retriever
-    from retrieval.loaders import Limits, iter_files, load_file
+    from retrieval.loaders import iter_files, load_file
+    from retrieval.types import Document
 
     settings = get_settings()
     try:
-        build_tenants(settings).require(tenant)
+        tenants = build_tenants(settings)
+        tenants.require(tenant)
+        quota = tenant_quota(settings, tenants, tenant)
         files = list(iter_files(paths))
     except RagtrustError as exc:
         raise fail(exc.message) from None
-    docs, errors = [], {}
-    limits = Limits(max_bytes=settings.max_document_bytes)
+    docs: list[Document] = []
+    errors: dict[str, str] = {}
+    limits = document_limits(settings)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("reading files", total=len(files))
         for f in files:
             root = next((p for p in paths if p.is_dir() and f.is_relative_to(p)), None)
-            try:
-                docs += load_file(f, root=root, limits=limits)
-            except RagtrustError as exc:
-                errors[str(f)] = exc.message
+            docs += read_one(partial(load_file, f, root=root, limits=limits), str(f), errors)
             progress.advance(task)
     with console.status("loading the embedding model ..."):
         retriever = build_retriever(settings)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("embedding chunks", total=None)
-        report = retriever.ingest(
-            tenant,
-            docs,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+        try:
+            report = retriever.ingest(
+                tenant,
+                docs,
+                quota=quota,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except RagtrustError as exc:  # over the tenant's quota: nothing was indexed
+            raise fail(exc.message) from None
     errors.update(report.errors)
     for where, why in errors.items():
         console.print(f"[yellow]skipped[/yellow] {where}: {why}")

@@ -242,3 +242,29 @@ def test_cli_ingests_folders_of_every_format_and_skips_bad_files(
     assert "empty.txt" in done.stderr and "skipped" in done.stderr
     assert "4 documents" in done.stderr
     assert {"a.md", "sub/b.html", "c.pdf", "j1"} <= set(_ids(docs_service, "globex"))
+
+
+def test_cli_ingest_keeps_the_file_limits_and_the_tenants_quota(
+    docs_service: Service, tmp_path: Path
+) -> None:
+    """The operator's path is no way around what the API enforces."""
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "long.pdf").write_bytes(make_pdf(["one", "two", "three"]))
+    (tmp_path / "files" / "parking.md").write_text("# Parking\n\nParking is free on Sundays.")
+    done = docs_service.cli(
+        "ingest", str(tmp_path / "files"), "--tenant", "globex", RAGTRUST_MAX_PDF_PAGES="2"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "long.pdf" in done.stderr and "2-page limit" in done.stderr
+    held = _ids(docs_service, "globex")
+    assert "parking.md" in held and "long.pdf" not in held
+
+    (tmp_path / "more.md").write_text("# Lunch\n\nThe canteen opens at noon.")
+    full = str(len(held))  # the tenant is at its quota
+    over = docs_service.cli(
+        "ingest", str(tmp_path / "more.md"), "--tenant", "globex",
+        RAGTRUST_MAX_TENANT_DOCUMENTS=full,
+    )  # fmt: skip
+    assert over.returncode == 1
+    assert "quota" in over.stderr and "Traceback" not in over.stderr
+    assert "more.md" not in _ids(docs_service, "globex")
