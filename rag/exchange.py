@@ -51,6 +51,7 @@ class Prepared:
     call — and in extractive mode, which prompts the LLM for samples only)."""
 
     request_id: str
+    tenant: str
     hits: list[Hit]
     safe: Protected
     messages: list[Message]

@@ -35,6 +35,7 @@ from rag.exchange import (
     masked_quotes,
     restore_unsupported,
 )
+from rag.fair_share import FairShare
 from rag.llm.client import Completion, LLMClient, Message, SampleCap
 from rag.llm.prompts import NO_ANSWER, Source, answer_messages
 from rag.protocol import (
@@ -72,6 +73,7 @@ class AnswerPipeline:
         self.retriever = retriever
         self.llm = llm
         self._salt_key = cache_salt_key(settings)
+        self.share = FairShare(settings.work_slot_count)
         self.trust = trust or TrustScorer.from_settings(settings, llm, retriever.embedder)
         self.quotes = QuoteAnswerer.from_settings(settings, llm, retriever.embedder)
         if privacy is None and settings.privacy_enabled:
@@ -132,14 +134,15 @@ class AnswerPipeline:
             if req.filters
             else None
         )
-        hits = await self._search(tenant, question, ts, req.top_k, req.mode, filters)
-        timer.lap("retrieval")
-        hits, history = fit_context(question, hits, history, self._context_chars)
-        # Titles and earlier chat turns go to the model too, so they are protected alike.
-        safe, (titles, texts, turns) = await self._protect(
-            tenant, question, [h.chunk.title for h in hits], [h.chunk.text for h in hits],
-            [m["content"] for m in history],
-        )  # fmt: skip
+        async with self.share.turn(tenant):
+            hits = await self._search(tenant, question, ts, req.top_k, req.mode, filters)
+            timer.lap("retrieval")
+            hits, history = fit_context(question, hits, history, self._context_chars)
+            # Titles and earlier chat turns go to the model too, so they are protected alike.
+            safe, (titles, texts, turns) = await self._protect(
+                tenant, question, [h.chunk.title for h in hits], [h.chunk.text for h in hits],
+                [m["content"] for m in history],
+            )  # fmt: skip
         sources = _sources(titles, texts)
         safe_history = [{**m, "content": c} for m, c in zip(history, turns, strict=True)]
         timer.lap("privacy")
@@ -149,6 +152,7 @@ class AnswerPipeline:
         )
         return Prepared(
             request_id=request_id,
+            tenant=tenant,
             hits=hits,
             safe=safe,
             messages=answer_messages(safe.question, sources, safe_history)
@@ -207,7 +211,7 @@ class AnswerPipeline:
     async def complete(self, prep: Prepared) -> Outcome:
         """The answer to a prepared request, in one piece."""
         if prep.answer_mode == "extractive":
-            chosen = await self.quotes.choose(prep.question, prep.hits)
+            chosen = await self._choose(prep)
             return await self._finish_extractive(prep, chosen)
         if not prep.messages:
             return await self._finish(prep, None, [])
@@ -232,7 +236,7 @@ class AnswerPipeline:
         """The answer's text as it is generated (placeholders restored, none split across
         deltas), then the whole ``Outcome`` once trust has scored it."""
         if prep.answer_mode == "extractive":
-            chosen = await self.quotes.choose(prep.question, prep.hits)
+            chosen = await self._choose(prep)
             yield chosen.text or NO_ANSWER  # the whole answer at once: it is known before trust
             yield await self._finish_extractive(prep, chosen)
             return
@@ -264,6 +268,10 @@ class AnswerPipeline:
             samples.cancel()  # a client that went away stops paying for samples
         yield await self._finish(prep, completion, drawn)
 
+    async def _choose(self, prep: Prepared) -> Chosen:
+        async with self.share.turn(prep.tenant):
+            return await self.quotes.choose(prep.question, prep.hits)
+
     async def _finish(
         self, prep: Prepared, completion: Completion | None, samples: Sequence[Completion]
     ) -> Outcome:
@@ -285,9 +293,10 @@ class AnswerPipeline:
             text = prep.safe.vault.restore(completion.text).strip()
             # Quotes on the text the user reads, against the chunks as stored (inside the
             # boundary): a sentence without one is what trust calls unsupported.
-            quotes, unsupported = await asyncio.to_thread(
-                generative_quotes, text, prep.question, prep.hits
-            )
+            async with self.share.turn(prep.tenant):
+                quotes, unsupported = await asyncio.to_thread(
+                    generative_quotes, text, prep.question, prep.hits
+                )
             if trust.preset != "off":
                 trust = trust.model_copy(update={"unsupported": unsupported})
             spend = Spend(
@@ -359,16 +368,17 @@ class AnswerPipeline:
         timer = StageTimer()
         ts = await self._tenant_settings(tenant)
         citations: list[Citation] = []
-        if req.context is not None:
-            titles, texts = [""] * len(req.context), list(req.context)
-        else:
-            hits = await self._search(tenant, question, ts, req.top_k)
-            titles, texts = [h.chunk.title for h in hits], [h.chunk.text for h in hits]
-            citations = [citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
-        timer.lap("retrieval")
-        safe, ([safe_answer], safe_titles, safe_texts) = await self._protect(
-            tenant, question, [answer], titles, texts
-        )
+        async with self.share.turn(tenant):
+            if req.context is not None:
+                titles, texts = [""] * len(req.context), list(req.context)
+            else:
+                hits = await self._search(tenant, question, ts, req.top_k)
+                titles, texts = [h.chunk.title for h in hits], [h.chunk.text for h in hits]
+                citations = [citation(i, h, cited=False) for i, h in enumerate(hits, 1)]
+            timer.lap("retrieval")
+            safe, ([safe_answer], safe_titles, safe_texts) = await self._protect(
+                tenant, question, [answer], titles, texts
+            )
         sources = _sources(safe_titles, safe_texts)
         timer.lap("privacy")
         preset, threshold = self._trust_choice(ts, req.trust_preset)

@@ -6,6 +6,7 @@ CLI agree on where models, indexes and the database live, whatever the working d
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -198,6 +199,13 @@ class Settings(BaseSettings):
         "429 before their body is read, so one caller's many connections cannot take the "
         "CPU from every other tenant.",
     )
+    work_slots: int = Field(
+        0,
+        ge=0,
+        description="CPU-bound request steps (retrieval, PII detection, quote selection) run "
+        "at once; a freed slot goes to the waiting tenant with the fewest running, so one "
+        "tenant's many requests take turns with another's one. 0 = the number of CPUs.",
+    )
     anonymous_rate_limit: str = Field(
         "60/minute",
         description="Requests to /v1/ per client address that fail to authenticate (no key, "
@@ -278,6 +286,14 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ragtrust.db'}"
+
+    @property
+    def work_slot_count(self) -> int:
+        if self.work_slots:
+            return self.work_slots
+        if hasattr(os, "sched_getaffinity"):  # the CPUs this process may run on (containers)
+            return len(os.sched_getaffinity(0))
+        return os.cpu_count() or 1
 
     @property
     def body_limits(self) -> dict[str, int]:
