@@ -49,7 +49,7 @@ PACED_RATE = 25.0  # requests/s per abusing client in the paced arm: 100/s from 
 Hit = tuple[int, float, float]  # status, ms, time.monotonic() at its end
 
 
-def _answers(url: str, key: str, n: int) -> list[float]:
+def ask(url: str, key: str, n: int) -> list[float]:
     """``n`` answers in a row (extractive, trust off: retrieval, PII, selection), in ms."""
     times = []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as c:
@@ -62,7 +62,7 @@ def _answers(url: str, key: str, n: int) -> list[float]:
     return times
 
 
-def _lowest_priority() -> None:
+def lowest_priority() -> None:
     """SCHED_IDLE: the process runs only when no normal one wants the CPU (nice 19 where the
     policy does not exist). The attacker's CPU is not the service's machine's."""
     if hasattr(os, "SCHED_IDLE"):
@@ -77,9 +77,9 @@ def _service_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _burn(seconds: float, start: Barrier, out: Queue[list[Hit]]) -> None:
+def burn(seconds: float, start: Barrier, out: Queue[list[Hit]]) -> None:
     """The control for the load generator: as busy as a client can be, sending nothing."""
-    _lowest_priority()
+    lowest_priority()
     start.wait()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -96,7 +96,7 @@ def _flood(
     posts the ~1 MB of addresses (encoded once, as an attacker would); ``healthz`` is the
     cheapest request there is, the control: what any flood at this rate costs. ``rate`` > 0
     paces the client to that many requests a second (0: as fast as it gets answers)."""
-    _lowest_priority()
+    lowest_priority()
     body = json.dumps({"question": "Is this right?", "answer": ADDRESSES, "trust_preset": "fast"})
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     hits: list[Hit] = []
@@ -125,9 +125,9 @@ def _during_flood(
     and the flood's hits."""
     seconds = 1 + answers * 0.5  # outlasts the answers below (~40-100 ms each)
     args = (seconds,) if kind == "burn" else (url, abuser, kind, rate, seconds)
-    with _clients(_burn if kind == "burn" else _flood, args, clients) as hits:
+    with client_processes(burn if kind == "burn" else _flood, args, clients) as hits:
         time.sleep(0.5)  # the flood is on
-        during = _answers(url, user, answers)
+        during = ask(url, user, answers)
     return during, hits
 
 
@@ -138,7 +138,7 @@ def _service_cost(
     and the requests a second it took."""
     pid = svc.proc.pid
     flood = (svc.url, abuser, kind, rate, COST_WINDOW_S + 1)
-    with _clients(_flood, flood, clients) as hits:
+    with client_processes(_flood, flood, clients) as hits:
         time.sleep(0.5)  # the window opens with the flood on
         cpu0, t0 = _service_cpu_s(pid), time.monotonic()
         time.sleep(COST_WINDOW_S)
@@ -149,7 +149,9 @@ def _service_cost(
 
 
 @contextlib.contextmanager
-def _clients(target: Callable[..., None], args: tuple[Any, ...], n: int) -> Iterator[list[Hit]]:
+def client_processes(
+    target: Callable[..., None], args: tuple[Any, ...], n: int
+) -> Iterator[list[Hit]]:
     """``n`` processes running ``target(*args, start, queue)``, entered once all of them have
     started (an interpreter takes seconds to import this module here); their hits, filled in
     on exit."""
@@ -167,7 +169,7 @@ def _clients(target: Callable[..., None], args: tuple[Any, ...], n: int) -> Iter
         p.join()
 
 
-def _stats(ms: list[float]) -> dict[str, float]:
+def stats(ms: list[float]) -> dict[str, float]:
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1),
             "p95_ms": round(p95(ms), 1), "max_ms": round(max(ms), 1)}  # fmt: skip
 
@@ -182,8 +184,8 @@ def run(answers: int, abusers: int, console: Console) -> dict[str, Any]:
             svc.wait_for()
             upload_corpus(svc.url, svc.key("victim"), ROOT / "data" / "demo")
             user, abuser = svc.key("victim", "user"), svc.key("abuser", "user")
-            _answers(svc.url, user, 3)  # warm up
-            alone = _answers(svc.url, user, answers)
+            ask(svc.url, user, 3)  # warm up
+            alone = ask(svc.url, user, answers)
             flood = partial(_during_flood, svc.url, user, abuser, clients=abusers, answers=answers)
             burned, _ = flood("burn", 0)
             during, hits = flood("score", 0)
@@ -198,24 +200,24 @@ def run(answers: int, abusers: int, console: Console) -> dict[str, Any]:
     result: dict[str, Any] = {
         "cpu": cpu_model(),
         "body_bytes": len(json.dumps({"question": "Is this right?", "answer": ADDRESSES})),
-        "abuse": {"clients": abusers, "statuses": statuses, **_stats([ms for _, ms, _ in hits])},
-        "other_tenant_alone": _stats(alone),
-        "other_tenant_during_cpu_burn": _stats(burned),
-        "other_tenant_during_abuse": _stats(during),
+        "abuse": {"clients": abusers, "statuses": statuses, **stats([ms for _, ms, _ in hits])},
+        "other_tenant_alone": stats(alone),
+        "other_tenant_during_cpu_burn": stats(burned),
+        "other_tenant_during_abuse": stats(during),
         "paced_abuse": {
             "clients": abusers,
             "requests_per_s_per_client": PACED_RATE,
             "statuses": sorted({s for s, _, _ in paced_hits}),
-            **_stats([ms for _, ms, _ in paced_hits]),
+            **stats([ms for _, ms, _ in paced_hits]),
         },  # fmt: skip
-        "other_tenant_during_paced_abuse": _stats(paced),
+        "other_tenant_during_paced_abuse": stats(paced),
         "control_flood": {
             "clients": abusers,
             "route": "/healthz",
             "statuses": sorted({s for s, _, _ in pings}),
-            **_stats([ms for _, ms, _ in pings]),
+            **stats([ms for _, ms, _ in pings]),
         },  # fmt: skip
-        "other_tenant_during_control_flood": _stats(control),
+        "other_tenant_during_control_flood": stats(control),
     }
     for arm, measured in costs.items():
         result[arm].update(measured)

@@ -335,6 +335,27 @@ def abuse() -> str:
     return table(header, rows)
 
 
+def fair_share() -> str:
+    data = load("fair_share.json")
+    rows = []
+    for order, label in (("turns_by_tenant", "turns by tenant (default)"),
+                         ("first_come", "first come, first served (before)")):  # fmt: skip
+        r = data[order]
+        arms = [k for k in r if k.startswith("busy_tenant_")]
+        rows.append([
+            label, f"{p50_p95(r['alone'], 'ms', 1)} ms",
+            f"{p50_p95(r['beside_a_spinning_process'], 'ms', 1)} ms",
+            *(f"{p50_p95(r[k]['other_tenant'], 'ms', 1)} ms" for k in arms),
+            *(f"{num(r[k]['busy_tenant']['answers_per_s'], 1)}/s" for k in arms),
+        ])  # fmt: skip
+    arms = [k.removeprefix("busy_tenant_").replace("_", " ") for k in data["first_come"]
+            if k.startswith("busy_tenant_")]  # fmt: skip
+    header = ["order", "other tenant alone", "beside a spinning process",
+              *(f"other tenant, busy tenant {a}" for a in arms),
+              *(f"busy tenant's answers ({a})" for a in arms)]  # fmt: skip
+    return table(header, rows)
+
+
 def shown_default(value: Any) -> str:
     """A default as one would write it in the environment."""
     if isinstance(value, SecretStr):
@@ -378,6 +399,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "pii-per-type": pii_per_type,
     "audit": audit,
     "abuse": abuse,
+    "fair-share": fair_share,
     "configuration": configuration,
 }
 
