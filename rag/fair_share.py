@@ -25,7 +25,6 @@ class FairShare:
             raise ValueError("slots must be at least 1")
         self.slots = slots
         self.running: Counter[str] = Counter()  # tenant -> steps running
-        self._busy = 0
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
         self._granted = 0
         self._last: dict[str, int] = {}  # tenant -> when it was last given a slot
@@ -39,8 +38,12 @@ class FairShare:
         finally:
             self._release(tenant)
 
+    @property
+    def busy(self) -> int:
+        return self.running.total()
+
     async def _acquire(self, tenant: str) -> None:
-        if self._busy < self.slots and not self._waiting:
+        if self.busy < self.slots and not self._waiting:
             self._take(tenant)
             return
         granted = asyncio.get_running_loop().create_future()
@@ -56,7 +59,6 @@ class FairShare:
 
     def _take(self, tenant: str) -> None:
         self.running[tenant] += 1
-        self._busy += 1
         self._granted += 1
         self._last[tenant] = self._granted
 
@@ -66,11 +68,10 @@ class FairShare:
             del self.running[tenant]
             if tenant not in self._waiting:
                 del self._last[tenant]
-        self._busy -= 1
         self._wake()
 
     def _wake(self) -> None:
-        while self._busy < self.slots and self._waiting:
+        while self.busy < self.slots and self._waiting:
             tenant = min(self._waiting, key=lambda t: (self.running[t], self._last.get(t, 0)))
             queue = self._waiting[tenant]
             granted = queue.popleft()

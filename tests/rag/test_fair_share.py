@@ -30,7 +30,7 @@ async def test_another_tenants_one_request_goes_before_the_rest_of_a_queue() -> 
     gate.set()
     await asyncio.gather(*heavy, light)
     assert order[:2] == ["heavy", "light"]  # the one running, then the other tenant's
-    assert share.running == {} and share._busy == 0 and share._last == {}
+    assert share.running == {} and share.busy == 0 and share._last == {}
 
 
 async def test_one_tenant_alone_takes_every_slot() -> None:
@@ -55,7 +55,7 @@ async def test_a_cancelled_waiter_gives_its_place_on() -> None:
     await asyncio.gather(first, after)
     with pytest.raises(asyncio.CancelledError):
         await gone
-    assert order == ["a", "c"] and share._busy == 0 and share._last == {}
+    assert order == ["a", "c"] and share.busy == 0 and share._last == {}
 
 
 async def test_cancelled_after_its_turn_was_granted_passes_the_slot_on() -> None:
@@ -69,7 +69,7 @@ async def test_cancelled_after_its_turn_was_granted_passes_the_slot_on() -> None
     await first  # the slot is granted to b; b is cancelled before it runs
     granted.cancel()
     await asyncio.gather(waiting)
-    assert "c" in order and share._busy == 0 and share.running == {}
+    assert "c" in order and share.busy == 0 and share.running == {}
 
 
 def test_at_least_one_slot() -> None:
