@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import docs_tables
+from bench import docs_tables, table_format
 from rag.core.settings import Settings
 
 DOCUMENTS = docs_tables.documents()
@@ -54,4 +54,4 @@ def test_unknown_table_name_is_an_error() -> None:
     ],
 )
 def test_num_rounds_as_a_reader_does(value: float | None, places: int, shown: str) -> None:
-    assert docs_tables.num(value, places) == shown
+    assert table_format.num(value, places) == shown
