@@ -287,7 +287,7 @@ class AnswerPipeline:
             trust = await self.trust.score(
                 prep.safe.question, completion.text, prep.sources, preset=prep.preset,
                 threshold=prep.threshold, answer_logprobs=completion.token_logprobs or None,
-                samples=samples, cache_salt=prep.salt,
+                samples=samples, cache_salt=prep.salt, turn=partial(self.share.turn, prep.tenant),
             )  # fmt: skip
             redacted = completion.text.strip()
             text = prep.safe.vault.restore(completion.text).strip()
@@ -384,7 +384,7 @@ class AnswerPipeline:
         preset, threshold = self._trust_choice(ts, req.trust_preset)
         trust = await self.trust.score(
             safe.question, safe_answer, sources, preset=preset, threshold=threshold,
-            cache_salt=cache_salt(self._salt_key, tenant),
+            cache_salt=cache_salt(self._salt_key, tenant), turn=partial(self.share.turn, tenant),
         )  # fmt: skip
         timer.lap("trust")
         return ScoreResponse(

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from rag.core.embedder import Embedder
 from rag.core.errors import ContextTooLong, LLMError
 from rag.core.settings import Settings
+from rag.core.types import CpuTurn
 from rag.llm.client import Completion, LLMClient, Message, SampleCap, SamplingLLMClient
 from rag.llm.prompts import Source, answer_messages, reflection_messages
 from trust import calibration as calibration_mod
@@ -36,7 +37,7 @@ from trust.calibration import Calibration
 from trust.grounding import ground
 from trust.presets import PRESETS, PresetName
 from trust.reflection import TOP_LOGPROBS, p_yes
-from trust.signals import Evidence, Need, compute, needs
+from trust.signals import Evidence, Need, compute, needs, on_cpu
 
 log = logging.getLogger("ragtrust.trust")
 T = TypeVar("T")
@@ -147,7 +148,10 @@ class TrustScorer:
         answer_logprobs: Sequence[float] | None = None,
         samples: Sequence[Completion] | None = None,
         cache_salt: str | None = None,
+        turn: CpuTurn | None = None,
     ) -> TrustResult:
+        """``turn``: the caller's CPU turn (rag.fair_share), held while the signals compute on
+        threads (grounding reads every context token, consistency embeds the samples)."""
         spec = PRESETS[preset]
         if not spec.enabled:
             return TrustResult.off(preset, threshold)
@@ -183,7 +187,9 @@ class TrustScorer:
             usage.requests += 1  # one n=k request, its prompt counted once
             usage.prompt_tokens += drawn[0].prompt_tokens
             usage.completion_tokens += sum(c.completion_tokens for c in drawn)
-        grounding = ground(answer, question, [s.text for s in sources]) if spec.grounding else None
+        grounding = None
+        if spec.grounding:
+            grounding = await on_cpu(turn, ground, answer, question, [s.text for s in sources])
         evidence = Evidence(
             question=question,
             answer=answer,
@@ -193,6 +199,7 @@ class TrustScorer:
             head_cut=cut,
             grade=got.get("grade"),
             grounding=grounding,
+            turn=turn,
         )
         values = await compute(spec.signals, evidence, self.embedder)
         score = self.calibration.score({k: v for k, v in values.items() if v is not None})

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 from rag.core.embedder import Embedder
+from rag.core.types import CpuTurn
 from rag.llm.client import Completion
 from trust.confidence import context_lift, token_confidence
 from trust.consistency import consistency
@@ -56,6 +58,8 @@ class Evidence:
     """Whether ``bare_logprobs`` price only the answer's opening (trust.scorer.lift_head)."""
     grade: float | None = None
     grounding: Grounding | None = None
+    turn: CpuTurn | None = None
+    """The request's CPU turn, held by signals that compute on a thread."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,21 @@ class Signal:
     compute: Callable[[Evidence, Embedder], Awaitable[float | None]]
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def on_cpu(turn: CpuTurn | None, fn: Callable[P, T], *args: P.args, **kw: P.kwargs) -> T:
+    """``fn`` on a thread, inside the request's CPU turn when it has one."""
+    async with turn() if turn is not None else nullcontext():
+        return await asyncio.to_thread(fn, *args, **kw)
+
+
 async def _consistency(ev: Evidence, embedder: Embedder) -> float | None:
     if not ev.samples:
         return None
     texts = [c.text for c in ev.samples]
-    found = await asyncio.to_thread(consistency, ev.answer, texts, ev.question, embedder)
+    found = await on_cpu(ev.turn, consistency, ev.answer, texts, ev.question, embedder)
     return found.score
 
 

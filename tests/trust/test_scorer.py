@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
 from rag.core.embedder import Embedder
 from rag.llm.prompts import Source, answer_messages
 from tests.trust.conftest import ScriptedLLM, completion
+from trust import scorer as scorer_mod
+from trust import signals as signals_mod
 from trust.calibration import Calibration, LogisticModel, subset_key
 from trust.confidence import context_lift
 from trust.presets import PRESETS
@@ -142,3 +147,35 @@ async def test_the_lift_reads_a_long_answers_head_only(
     expected = context_lift(answer_lps, llm.bare, head=True)
     assert expected is not None and expected > 0.85
     assert res.signals["context_lift"] == pytest.approx(expected, abs=1e-4)  # rounded to 4
+
+
+async def test_the_signals_computed_on_threads_hold_the_callers_cpu_turn(
+    scorer: TrustScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grounding reads every context token and consistency embeds the samples: both take the
+    tenant's turn (rag.fair_share), or a tenant scoring long contexts would take every core."""
+    held: list[str] = []
+    seen: dict[str, list[str]] = {}
+
+    @asynccontextmanager
+    async def turn() -> AsyncIterator[None]:
+        held.append("turn")
+        try:
+            yield
+        finally:
+            held.remove("turn")
+
+    def watched(module: Any, name: str) -> None:
+        real = getattr(module, name)
+
+        def call(*args: Any) -> Any:
+            seen[name] = list(held)
+            return real(*args)
+
+        monkeypatch.setattr(module, name, call)
+
+    watched(scorer_mod, "ground")
+    watched(signals_mod, "consistency")
+    res = await scorer.score(Q, "Delhi", SOURCES, preset="balanced", turn=turn)
+    assert seen == {"ground": ["turn"], "consistency": ["turn"]}
+    assert held == [] and res.signals["grounding"] == 1.0
