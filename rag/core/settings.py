@@ -203,9 +203,10 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description="CPU-bound request steps (retrieval, PII detection, quote selection, "
-        "trust's grounding and sample embedding) run at once; a freed slot goes to the waiting tenant with the fewest running, so one "
-        "tenant's many requests take turns with another's one. 0 = the number of CPUs; twice "
-        "that gives a lone tenant ~15% more answers/s and other tenants less isolation.",
+        "trust's grounding and sample embedding) run at once; a freed slot goes to the waiting "
+        "tenant with the fewest running, so one tenant's many requests take turns with "
+        "another's one. 0 = the number of CPUs; twice that gives a lone tenant ~15% more "
+        "answers/s and other tenants less isolation.",
     )
     anonymous_rate_limit: str = Field(
         "60/minute",
