@@ -54,6 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     async with components(settings) as parts:
         readiness = Readiness(parts.llm, parts.engine)
+        metrics.watch_llm(parts.llm)
         preload = asyncio.create_task(readiness.preload(parts.tenants, parts.retriever))
         app.state.ragtrust = state = AppState.build(parts, metrics, readiness)
         async with state.recorder.running(drain_s=settings.shutdown_drain_s):
@@ -108,7 +109,8 @@ async def readyz(state: StateDep) -> Health | JSONResponse:
     """The LLM and the database answer and the indexes are loaded: the service can answer."""
     checks = await state.readiness.checks()
     ok = all(v == "ok" for v in checks.values())
-    health = Health(status="ok" if ok else "unavailable", checks=checks)
+    health = Health(status="ok" if ok else "unavailable", checks=checks,
+                    llm_endpoints=state.readiness.llm_endpoints())  # fmt: skip
     return health if ok else JSONResponse(health.model_dump(), status_code=503)
 
 

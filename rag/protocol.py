@@ -168,6 +168,11 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+    llm_endpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each LLM endpoint (llm-0, llm-1, ... in RAGTRUST_LLM_BASE_URL's order): "
+        "ok or down. `checks.llm` is ok while any one is.",
+    )
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -22,6 +22,7 @@ from rag.documents import DocumentManager
 from rag.keys import KeyStore
 from rag.llm import server as llm_server
 from rag.llm.client import LLMClient, OpenAICompatibleClient
+from rag.llm.endpoints import EndpointPool
 from rag.pipeline import AnswerPipeline
 from rag.tenants import SqlTenantRegistry
 from retrieval.build import build_retriever
@@ -51,13 +52,16 @@ async def llm_client(settings: Settings) -> AsyncIterator[LLMClient]:
         log.info("starting the embedded vLLM server (%s); this takes about a minute ...",
                  settings.embedded_model_name)  # fmt: skip
         server = await asyncio.to_thread(llm_server.start, settings)
-        base_url, model, api_key = server.base_url, server.model, server.api_key
-        log.info("vLLM is serving %s at %s", model, base_url)
+        urls, model, api_key = [server.base_url], server.model, server.api_key
+        log.info("vLLM is serving %s at %s", model, server.base_url)
     else:
-        base_url, model = settings.llm_base_url, settings.llm_model
-    client = OpenAICompatibleClient(
-        base_url, model, api_key=api_key, timeout_s=settings.llm_timeout_s
-    )
+        urls, model = settings.llm_base_urls, settings.llm_model
+    client = EndpointPool([
+        OpenAICompatibleClient(url, model, api_key=api_key, timeout_s=settings.llm_timeout_s)
+        for url in urls
+    ])  # fmt: skip
+    for ep in client.endpoints:
+        log.info("LLM endpoint %s is %s", ep.name, ep.client.base_url)
     try:
         yield client
     finally:

@@ -1,6 +1,7 @@
 """Test plumbing: a loopback proxy in front of the real vLLM server that can fail on demand —
-answer slowly, break a streamed response off midway, or refuse connections like a server that
-is not running — and then behave again, so a test sees the service ride out a real fault."""
+answer slowly, break a streamed response off midway, drop each connection before answering,
+answer 500, or refuse connections like a server that is not running — and then behave again,
+so a test sees the service ride out a real fault."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Literal
 
 import httpx
 
-Mode = Literal["pass", "slow", "cut", "down"]
+Mode = Literal["pass", "slow", "cut", "drop", "error"]
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -31,6 +32,7 @@ class FaultProxy:
         self.delay_s = 0.0
         self.cut_after_chunks = 3
         self.cuts = 0
+        self.requests = 0  # requests forwarded upstream
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
 
@@ -54,6 +56,16 @@ class FaultProxy:
 
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.mode == "drop":  # accepted, then gone: a server that crashes on it
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if proxy.mode == "error":
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                proxy.requests += 1
                 if proxy.mode == "slow":
                     time.sleep(proxy.delay_s)
                 headers = {k: v for k, v in self.headers.items()

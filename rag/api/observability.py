@@ -18,7 +18,7 @@ import logging
 import logging.config
 import sys
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from typing import IO, Any, Literal
 
@@ -29,10 +29,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.llm.endpoints import EndpointState, ReportsEndpoints
 
 UNMATCHED = "<unmatched>"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -53,6 +57,28 @@ QUIET_LOGGERS = (
 
 access_log = logging.getLogger("ragtrust.access")
 _request_state: ContextVar[Mapping[str, Any] | None] = ContextVar("ragtrust_request", default=None)
+
+
+class _EndpointCollector(Collector):
+    """Read at scrape time from the client, which keeps the state anyway."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "ragtrust_llm_endpoint_up", "1 while the LLM endpoint answers.", labels=["endpoint"]
+        )
+        failed = CounterMetricFamily(
+            "ragtrust_llm_endpoint_failovers",
+            "Requests an LLM endpoint failed (connection, 5xx) and the next one was asked.",
+            labels=["endpoint"],
+        )
+        for name, state in self.metrics.endpoint_status().items():
+            up.add_metric([name], float(state.up))
+            failed.add_metric([name], state.failovers)
+        yield up
+        yield failed
 
 
 class Metrics:
@@ -111,6 +137,15 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=reg,
         )
+        self._llm: ReportsEndpoints | None = None
+        reg.register(_EndpointCollector(self))
+
+    def watch_llm(self, llm: object) -> None:
+        """Export the state of the LLM's endpoints, when it has several to report."""
+        self._llm = llm if isinstance(llm, ReportsEndpoints) else None
+
+    def endpoint_status(self) -> dict[str, EndpointState]:
+        return self._llm.endpoint_status() if self._llm is not None else {}
 
     def _child(self, metric: Any, tenant: str, *values: str) -> Any:
         labels = (tenant, *values) if self.tenant_label else values

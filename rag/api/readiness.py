@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from rag.llm.client import LLMClient
+from rag.llm.endpoints import ReportsEndpoints
 from rag.tenants import TenantRegistry
 from retrieval.retriever import Retriever
 
@@ -50,3 +51,9 @@ class Readiness:
     async def checks(self) -> dict[str, str]:
         llm, database = await asyncio.gather(self.llm.ready(), asyncio.to_thread(self._database))
         return {"llm": "ok" if llm else "down", "database": database, "indexes": self.indexes}
+
+    def llm_endpoints(self) -> dict[str, str]:
+        """Each endpoint's state as the last probe or request left it (``checks`` probes)."""
+        if not isinstance(self.llm, ReportsEndpoints):
+            return {}
+        return {n: "ok" if s.up else "down" for n, s in self.llm.endpoint_status().items()}

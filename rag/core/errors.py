@@ -17,6 +17,7 @@ meets them with ``raise ... from exc``, so routes map one hierarchy to one error
     ├── QuotaExceeded           409  the upload would take the tenant over a quota
     ├── LLMError                503  the LLM server cannot answer right now
     │   ├── LLMUnavailable      503  connection refused / server not running
+    │   ├── LLMServerError      503  the server answered with a 5xx
     │   └── LLMTimeout          503  no answer within RAGTRUST_LLM_TIMEOUT_S
     ├── DatabaseUnavailable     503  the database (tenants, keys, audit) cannot be reached
     ├── IndexWriteFailed        503  a new index version could not be written (old one kept)
@@ -119,6 +120,10 @@ class LLMError(RagtrustError):
 
 class LLMUnavailable(LLMError):
     code = "llm_unavailable"
+
+
+class LLMServerError(LLMError):
+    code = "llm_server_error"
 
 
 class LLMTimeout(LLMError):

@@ -38,9 +38,12 @@ class Settings(BaseSettings):
 
     # LLM: an external vLLM endpoint, or the embedded server this process starts.
     llm_base_url: str = Field(
-        "", description="OpenAI-compatible endpoint (e.g. http://gpu:8000/v1); empty = embedded."
+        "",
+        description="OpenAI-compatible endpoint (e.g. http://gpu:8000/v1), or several, "
+        "comma-separated: each tenant keeps to one (its prefix cache stays warm there) and the "
+        "next takes over while it refuses connections or fails with 5xx; empty = embedded.",
     )
-    llm_model: str = Field("", description="Served model name at LLM_BASE_URL.")
+    llm_model: str = Field("", description="Served model name at LLM_BASE_URL (every one).")
     llm_api_key: str = Field(
         "EMPTY",
         description="API key for LLM_BASE_URL (the embedded server gets a random one per start).",
@@ -275,6 +278,8 @@ class Settings(BaseSettings):
             raise ValueError("RAGTRUST_CHUNK_OVERLAP must be smaller than RAGTRUST_CHUNK_SIZE")
         if bool(self.llm_base_url) != bool(self.llm_model):
             raise ValueError("set RAGTRUST_LLM_BASE_URL and RAGTRUST_LLM_MODEL together")
+        if len(set(self.llm_base_urls)) != len(self.llm_base_urls):
+            raise ValueError("RAGTRUST_LLM_BASE_URL lists an endpoint twice")
         return self
 
     @property
@@ -311,8 +316,12 @@ class Settings(BaseSettings):
         }
 
     @property
+    def llm_base_urls(self) -> list[str]:
+        return [u.strip().rstrip("/") for u in self.llm_base_url.split(",") if u.strip()]
+
+    @property
     def embedded_llm(self) -> bool:
-        return not self.llm_base_url
+        return not self.llm_base_urls
 
     @property
     def embedded_model_name(self) -> str:

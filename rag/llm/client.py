@@ -9,7 +9,7 @@ the timeout, not after minutes of silent back-off.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -18,11 +18,12 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 
-from rag.core.errors import ContextTooLong, LLMError, LLMTimeout, LLMUnavailable
+from rag.core.errors import ContextTooLong, LLMError, LLMServerError, LLMTimeout, LLMUnavailable
 
 log = logging.getLogger("ragtrust.llm")
 
 Message = dict[str, str]
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,11 @@ class OpenAICompatibleClient:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout_s = timeout_s
+        # A server that cannot be connected to within seconds is down, not slow: that error
+        # is a connection failure (which another endpoint may answer), not a timeout.
+        timeout = openai.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s))
         self._client = AsyncOpenAI(
-            base_url=self.base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+            base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=0
         )
 
     async def chat(
@@ -168,7 +172,7 @@ class OpenAICompatibleClient:
         max_tokens: int,
         logprobs: bool = False,
         cache_salt: str | None = None,
-    ) -> AsyncIterator[str | Completion]:
+    ) -> AsyncGenerator[str | Completion, None]:
         stream = await self._create(
             messages,
             max_tokens=max_tokens,
@@ -304,6 +308,9 @@ class OpenAICompatibleClient:
         try:
             yield
         except openai.APITimeoutError as exc:
+            if _never_connected(exc):
+                log.warning("the LLM server at %s did not accept a connection", self.base_url)
+                raise LLMUnavailable("the LLM server is not reachable") from exc
             raise LLMTimeout(
                 f"the LLM server did not answer within {self.timeout_s:g} s; "
                 "retry, or raise RAGTRUST_LLM_TIMEOUT_S"
@@ -321,6 +328,9 @@ class OpenAICompatibleClient:
                 "the question and its context are more than the model can read; shorten the "
                 "question, lower top_k, or send fewer earlier messages"
             ) from exc
+        except openai.InternalServerError as exc:
+            log.warning("the LLM server at %s failed: HTTP %s", self.base_url, exc.status_code)
+            raise LLMServerError(f"the LLM server failed (HTTP {exc.status_code})") from exc
         except openai.APIStatusError as exc:
             raise LLMError(f"the LLM server refused the request (HTTP {exc.status_code})") from exc
         except (openai.APIError, httpx.HTTPError) as exc:  # e.g. the server died mid-stream
@@ -358,3 +368,9 @@ class OpenAICompatibleClient:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """A connect timeout: the request never reached the server. Named, not imported, since
+    the openai client runs on httpx or httpx2 depending on its version."""
+    return type(exc.__cause__).__name__ == "ConnectTimeout"
