@@ -1,6 +1,8 @@
 """Session fixtures that start the real components once: the vLLM server, ragtrust's HTTP
-service as a real uvicorn process on a free loopback port with its own data directory, and
-the embedder the service uses."""
+service as a real uvicorn process on a free loopback port with its own data directory, the
+embedder the service uses, and the servers replicas share (PostgreSQL, Redis). Without
+PostgreSQL or Redis binaries the tests that need them are skipped, unless
+RAGTRUST_TEST_POSTGRES=required (as `make test` sets it) turns that into a failure."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from rag.core.settings import Settings
 from rag.llm import server as llm_server
 from rag.stack import free_port
 from retrieval.build import build_embedder
+from tests.audit import pgcluster
 from tests.support import DEMO, LLMEndpoint, Service, start_service
 
 
@@ -74,3 +77,20 @@ def embedder() -> Embedder:
     export by default): consistency's cosines, selection's, and the calibration fitted on
     them come from this model, not from the fp32 sentence-transformers one."""
     return build_embedder(Settings())
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not installed (`make test` installs it)"
+    if os.environ.get("RAGTRUST_TEST_POSTGRES") == "required":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgcluster.Cluster]:
+    cluster = pgcluster.from_env_or_start()
+    if cluster is None:
+        _missing("PostgreSQL")
+    assert cluster is not None
+    yield cluster
+    cluster.stop()

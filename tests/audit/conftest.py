@@ -1,11 +1,9 @@
 """Every audit test runs on both databases: SQLite in a temporary folder, and PostgreSQL in
-a fresh database of one server per session (a private throwaway cluster, or the server at
-RAGTRUST_TEST_POSTGRES_URL). Without PostgreSQL binaries the PostgreSQL half is skipped,
-unless RAGTRUST_TEST_POSTGRES=required (as `make test` sets it) turns that into a failure."""
+a fresh database of one server per session (tests/conftest.py's ``postgres``: a private
+throwaway cluster, or the server at RAGTRUST_TEST_POSTGRES_URL)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +15,6 @@ from rag.db import make_engine
 from tests.audit import pgcluster
 
 KEY = bytes.fromhex("5a" * 32)
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[pgcluster.Cluster]:
-    cluster = pgcluster.from_env_or_start()
-    if cluster is None:
-        message = "PostgreSQL is not installed (`make test` installs it)"
-        if os.environ.get("RAGTRUST_TEST_POSTGRES") == "required":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
