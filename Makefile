@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RAGTRUST := $(BIN)/ragtrust
 PIP_QUIET ?= --quiet --progress-bar on
 
-.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-answer docs clean postgres
+.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-answer docs clean postgres redis
 
 setup: $(VENV)/.installed $(LLM_VENV)/.installed
 
@@ -42,9 +42,10 @@ run: demo
 
 # Every gate in one command: lint, types, the import contracts (pyproject.toml), then the
 # suite against the real stack.
-# The audit tests run on SQLite and on PostgreSQL (a throwaway cluster they start and remove);
-# RAGTRUST_TEST_POSTGRES=required makes a missing PostgreSQL a failure, not a skip.
-test: demo postgres
+# The audit tests run on SQLite and on PostgreSQL, the replica tests on PostgreSQL and Redis
+# (throwaway servers the tests start and remove); RAGTRUST_TEST_POSTGRES=required makes a
+# missing server a failure, not a skip.
+test: demo postgres redis
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
@@ -59,6 +60,16 @@ postgres:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    postgresql >/dev/null; }
+
+# Redis (Debian's package) for the shared rate-limit tests, installed once when missing; the
+# tests start their own server, so the package's service need not run.
+redis:
+	@command -v redis-server >/dev/null || { \
+	  echo "==> installing Redis (Debian package) for the replica tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    redis-server >/dev/null; }
 
 # 50 clients for 2 minutes against the real stack (tests/load, marker `load`, which plain
 # `pytest` leaves out); writes bench/results/load.json. A short run:

@@ -89,6 +89,7 @@ for middleware, options in limits(
     settings.body_limits,
     settings.anonymous_rate_limit,
     settings.max_in_flight_per_key,
+    settings.rate_limit_storage_url,
 ):
     app.add_middleware(middleware, **options)
 # Outermost, so that a 413 from the body limit is counted as a 413.

@@ -17,6 +17,7 @@ from rag.core.settings import Settings
 from rag.llm import server as llm_server
 from rag.stack import free_port
 from retrieval.build import build_embedder
+from tests import redis_server
 from tests.audit import pgcluster
 from tests.support import DEMO, LLMEndpoint, Service, start_service
 
@@ -94,3 +95,12 @@ def postgres() -> Iterator[pgcluster.Cluster]:
     assert cluster is not None
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[redis_server.RedisServer]:
+    if not redis_server.available():
+        _missing("redis-server")
+    server = redis_server.start()
+    yield server
+    server.stop()

@@ -39,9 +39,13 @@ class Service:
         """An API key of the tenant (created once per tenant and role, in the service's own
         database, as `ragtrust keys create` does)."""
         if (tenant, role) not in self._keys:
-            store = KeyStore(make_engine(f"sqlite:///{self.data_dir / 'ragtrust.db'}"))
+            store = KeyStore(make_engine(self.database_url))
             self._keys[tenant, role] = store.create(tenant, role, "tests").secret
         return self._keys[tenant, role]
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("RAGTRUST_DATABASE_URL") or f"sqlite:///{self.data_dir / 'ragtrust.db'}"
 
     def client(
         self, tenant: str | None = "demo", role: str = "admin", **kwargs: object

@@ -79,7 +79,7 @@ class KeyAdmissionMiddleware:
         scope.setdefault("state", {})["principal"] = principal  # for the dependency and logs
         key = principal.key_id
         try:
-            state.rate_limiter.check(key)
+            await state.rate_limiter.check(key)
             if self.in_flight[key] >= self.max_in_flight:
                 raise TooManyInFlight(
                     f"this key already has {self.max_in_flight} requests in flight "

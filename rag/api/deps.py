@@ -47,8 +47,8 @@ class AppState:
         precision = s.llm_precision if s.embedded_llm else None
         return cls(
             settings=s, pipeline=parts.pipeline, llm=parts.llm, documents=parts.documents,
-            keys=parts.keys, rate_limiter=KeyRateLimiter(s.rate_limit), readiness=readiness,
-            audit=parts.audit,
+            keys=parts.keys, readiness=readiness, audit=parts.audit,
+            rate_limiter=KeyRateLimiter(s.rate_limit, s.rate_limit_storage_url),
             recorder=Recorder(parts.audit, metrics, parts.llm.model, precision,
                               refusal_window_s=s.audit_refusal_window_s),
             export_slots=ExportSlots(s.audit_max_exports),

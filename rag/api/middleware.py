@@ -93,12 +93,13 @@ def limits(
     per_path: dict[str, int] | None = None,
     anonymous_rate: str = "",
     max_in_flight_per_key: int = 16,
+    rate_limit_storage_url: str = "",
 ) -> list[tuple[type, dict[str, Any]]]:
     """Middleware in the order they wrap the app (outermost last). A body over its declared
     limit is refused before its key is looked up; a key's request before its body is read."""
     return [
         (KeyAdmissionMiddleware, {"max_in_flight": max_in_flight_per_key}),
         (BodySizeLimitMiddleware, {"max_bytes": max_body_bytes, "per_path": per_path}),
-        (AnonymousLimitMiddleware, {"rate": anonymous_rate}),
+        (AnonymousLimitMiddleware, {"rate": anonymous_rate, "storage_url": rate_limit_storage_url}),
         (RequestIdMiddleware, {}),
     ]

@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         "600/minute",
         description="Requests per API key (`limits` syntax, e.g. 10/second); empty = none.",
     )
+    rate_limit_storage_url: str = Field(
+        "",
+        description="Where the per-key and per-address budgets are counted, shared by every "
+        "replica: a `limits` storage URL such as redis://redis-host:6379/0; empty = this "
+        "process's memory (one replica). A store that fails is skipped for 10 s (requests "
+        "pass; a warning is logged).",
+    )
     max_in_flight_per_key: int = Field(
         16,
         ge=1,
