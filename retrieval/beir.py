@@ -19,7 +19,7 @@ from rag.core.settings import get_settings
 from retrieval.evaluate import Qrels, QueryResult, collapse, evaluate, summary
 from retrieval.loaders import load_file
 from retrieval.retriever import Retriever
-from retrieval.store import Snapshot
+from retrieval.store import IndexStore, Snapshot
 from retrieval.types import Mode
 
 TENANT = "eval"
@@ -54,6 +54,7 @@ def index_corpus(corpus: Path, console: Console) -> Iterator[Session]:
         ingest_s = time.perf_counter() - t0
         for doc_id, why in list(report.errors.items())[:5]:
             console.print(f"[yellow]skipped[/yellow] {doc_id}: {why}")
+        assert isinstance(retriever.store, IndexStore)  # the evaluations index into files
         snap = retriever.store.snapshot(TENANT)
         assert snap is not None
         console.print(f"indexed {report.documents} documents, {report.chunks} chunks "

@@ -6,8 +6,9 @@ from __future__ import annotations
 from rag.core.embedder import Embedder
 from rag.core.settings import Settings
 from retrieval.embeddings import SentenceTransformerEmbedder
+from retrieval.hybrid import HybridParams
 from retrieval.onnx_embedder import OnnxEmbedder, export_int8
-from retrieval.retriever import HybridParams, Retriever
+from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
 
 

@@ -1,40 +1,46 @@
-"""The retrieval facade: ingest and delete documents, search a tenant's chunks.
-
-Hybrid search runs BM25 and dense retrieval over the same tenant snapshot, then re-ranks the
-union of both candidate lists with *both* scores for every candidate (the chunk BM25 missed
-gets its exact dense score and vice versa, instead of an assumed floor) and fuses them as a
-convex combination of min-max-normalized scores. Measured on SciFact (README): this beats
-reciprocal rank fusion and each retriever alone. Dense pseudo-relevance feedback (Rocchio)
-was tried and did not help, so it is not here.
+"""The retrieval facade: ingest and delete documents, search a tenant's chunks, over whichever
+backend holds them (``ChunkStore``: index files per tenant, or PostgreSQL with pgvector).
+The ranking itself is ``retrieval.hybrid``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from rag.core.embedder import Embedder
 from rag.core.errors import RagtrustError
-from retrieval.bm25 import best
 from retrieval.chunking import split
-from retrieval.fusion import Ranked, convex, top
+from retrieval.fusion import Ranked
+from retrieval.hybrid import HybridParams
 from retrieval.quota import Quota
 from retrieval.quota import check as check_quota
-from retrieval.store import IndexStore, Snapshot, TenantLocks
+from retrieval.store import Snapshot, TenantLocks
 from retrieval.types import Chunk, Document, Filters, Hit, Mode
 
 EMBED_BATCH = 256
 
 
-@dataclass(frozen=True)
-class HybridParams:
-    """Defaults from the literature, not fitted to any one collection."""
+class ChunkStore(Protocol):
+    """Where a tenant's chunks, vectors and lexical index live. Every method takes the
+    tenant and touches only its chunks; writes are all-or-nothing."""
 
-    bm25_weight: float = 0.4  # convex fusion weight of the lexical scores
-    candidates: int = 100  # per retriever, before fusion
+    def chunks(self, tenant: str) -> list[Chunk]: ...
+    def count(self, tenant: str) -> int: ...
+    def document_ids(self, tenant: str) -> list[str]: ...
+    def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None: ...
+    def delete(self, tenant: str, doc_ids: Iterable[str]) -> int: ...
+
+    def search(
+        self, tenant: str, query: str, vector: np.ndarray | None, k: int, params: HybridParams,
+        *, mode: Mode, filters: Filters | None,
+    ) -> list[Hit]:  # fmt: skip
+        """The best ``k`` chunks for the query (``vector``: its embedding, None for bm25)."""
+        ...
 
 
 @dataclass
@@ -49,7 +55,7 @@ class Retriever:
     def __init__(
         self,
         embedder: Embedder,
-        store: IndexStore,
+        store: ChunkStore,
         *,
         chunk_size: int,
         chunk_overlap: int,
@@ -116,8 +122,7 @@ class Retriever:
 
     # -- reading --------------------------------------------------------------------------
     def chunks(self, tenant: str) -> list[Chunk]:
-        snap = self.store.snapshot(tenant)
-        return snap.chunks if snap else []
+        return self.store.chunks(tenant)
 
     def search(
         self,
@@ -128,11 +133,11 @@ class Retriever:
         mode: Mode = "hybrid",
         filters: Filters | None = None,
     ) -> list[Hit]:
-        snap = self.store.snapshot(tenant)
-        if snap is None or not snap.chunks or not query.strip():
+        if not query.strip() or not self.store.count(tenant):
             return []
-        ids, scores = self.rank(snap, query, max(k, 1), mode=mode, filters=filters)
-        return [Hit(snap.chunks[i], float(s)) for i, s in zip(ids[:k], scores[:k], strict=True)]
+        vector = None if mode == "bm25" else self.embedder.encode([query])[0]
+        return self.store.search(tenant, query, vector, max(k, 1), self.params, mode=mode,
+                                 filters=filters)[:k]  # fmt: skip
 
     def rank(
         self,
@@ -143,25 +148,7 @@ class Retriever:
         mode: Mode = "hybrid",
         filters: Filters | None = None,
     ) -> Ranked:
-        """Chunk positions in ``snap`` and scores, best first, at least ``depth`` deep
-        where the index has that many matches."""
-        p = self.params
-        mask = snap.mask(filters) if filters else None
-        n = max(depth, p.candidates)
-        if mode == "bm25":
-            return snap.bm25.search(query, n, mask)
-        vector = self.embedder.encode([query])[0]
-        dense = snap.dense_search(vector, n, mask)
-        if mode == "dense":
-            return dense
-        dense_ids = dense[0]
-        lexical = snap.bm25.scores(query, mask)
-        lex_ids = best(lexical, n)[0]
-        # Every candidate gets both scores: a chunk one retriever missed is scored by it too,
-        # rather than given an assumed floor.
-        cand = np.union1d(lex_ids, dense_ids)
-        vectors = np.asarray(snap.vectors[cand])
-        lex = np.zeros(len(cand), np.float32) if lexical is None else lexical[cand]
-        weights = [p.bm25_weight, 1 - p.bm25_weight]
-        fused = convex([lex, vectors @ vector], weights)
-        return top(cand, fused, n)
+        """Chunk positions in a file snapshot and scores, best first (the evaluations rank
+        one snapshot many times)."""
+        vector = None if mode == "bm25" else self.embedder.encode([query])[0]
+        return snap.rank(query, vector, depth, self.params, mode=mode, filters=filters)

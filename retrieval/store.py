@@ -29,9 +29,10 @@ import numpy as np
 
 from rag.core.errors import IndexWriteFailed, StorageFull
 from rag.core.tenant_names import validate_tenant_name
-from retrieval.bm25 import Bm25Index
-from retrieval.fusion import top
-from retrieval.types import Chunk, Filters
+from retrieval.bm25 import Bm25Index, best
+from retrieval.fusion import Ranked, top
+from retrieval.hybrid import HybridParams, fuse
+from retrieval.types import Chunk, Filters, Hit, Mode
 
 _POINTER = "CURRENT"
 _KEEP_VERSIONS = 2
@@ -71,6 +72,32 @@ class Snapshot:
         )
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def rank(
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        depth: int,
+        params: HybridParams,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+    ) -> Ranked:
+        """Chunk positions and scores, best first, at least ``depth`` deep where the index
+        has that many matches; ``vector`` is the query's embedding (None for ``bm25``).
+        Hybrid: the union of both candidate lists, each candidate scored by both."""
+        mask = self.mask(filters) if filters else None
+        n = max(depth, params.candidates)
+        if mode == "bm25":
+            return self.bm25.search(query, n, mask)
+        assert vector is not None
+        dense = self.dense_search(vector, n, mask)
+        if mode == "dense":
+            return dense
+        lexical = self.bm25.scores(query, mask)
+        cand = np.union1d(best(lexical, n)[0], dense[0])
+        lex = np.zeros(len(cand), np.float32) if lexical is None else lexical[cand]
+        return top(cand, fuse(lex, np.asarray(self.vectors[cand]) @ vector, params), n)
 
 
 class IndexStore:
@@ -113,9 +140,22 @@ class IndexStore:
         self._cache[tenant] = snap
         return snap
 
-    def count(self, tenant: str) -> int:
+    def chunks(self, tenant: str) -> list[Chunk]:
         snap = self.snapshot(tenant)
-        return len(snap.chunks) if snap else 0
+        return snap.chunks if snap else []
+
+    def count(self, tenant: str) -> int:
+        return len(self.chunks(tenant))
+
+    def search(
+        self, tenant: str, query: str, vector: np.ndarray | None, k: int, params: HybridParams,
+        *, mode: Mode, filters: Filters | None,
+    ) -> list[Hit]:  # fmt: skip
+        snap = self.snapshot(tenant)
+        if snap is None or not snap.chunks:
+            return []
+        ids, scores = snap.rank(query, vector, k, params, mode=mode, filters=filters)
+        return [Hit(snap.chunks[i], float(s)) for i, s in zip(ids[:k], scores[:k], strict=True)]
 
     def document_ids(self, tenant: str) -> list[str]:
         snap = self.snapshot(tenant)
@@ -135,14 +175,10 @@ class IndexStore:
         gone = set(doc_ids)
         with self._writing(tenant):
             before = self.count(tenant)
-            if not any(c.doc_id in gone for c in self._chunks(tenant)):
+            if not any(c.doc_id in gone for c in self.chunks(tenant)):
                 return 0
             self._rewrite(tenant, keep=lambda c: c.doc_id not in gone, add=None)
             return before - self.count(tenant)
-
-    def _chunks(self, tenant: str) -> list[Chunk]:
-        snap = self.snapshot(tenant)
-        return snap.chunks if snap else []
 
     def _rewrite(
         self,
