@@ -201,3 +201,23 @@ def pii_per_type() -> str:
         ])  # fmt: skip
     header = ["type", "P", "R", "F1", "gold spans", "fresh generated: R / P (spans)"]
     return table(header, rows)
+
+
+def index_backends() -> str:
+    data = load("index_backends.json")
+    big = data.get("latency_scaled")
+    header = ["mode", "nDCG@10 files / PostgreSQL", "recall@100 files / PostgreSQL",
+              f"p50 / p95 ms, {data['chunks']:,} chunks: files", "PostgreSQL"]  # fmt: skip
+    if big:
+        header += [f"p50 / p95 ms, {big['chunks']:,} chunks: files (HNSW)", "PostgreSQL"]
+    rows = []
+    for mode, files in data["quality"]["files"].items():
+        pg = data["quality"]["postgres"][mode]
+        both = ("files", "postgres")
+        cells = [mode, f"{num(files['ndcg@10'])} / {num(pg['ndcg@10'])}",
+                 f"{num(files['recall@100'])} / {num(pg['recall@100'])}",
+                 *(p50_p95(data["latency"][b][mode], "ms", 1) for b in both)]  # fmt: skip
+        if big:
+            cells += [p50_p95(big[b][mode], "ms", 1) for b in both]
+        rows.append(cells)
+    return table(header, rows)

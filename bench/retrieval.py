@@ -15,7 +15,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,15 @@ from retrieval.types import Chunk
 def latency(
     retriever: Retriever, snap: Snapshot, queries: Iterable[str], mode: RetrievalMode
 ) -> dict[str, float]:
+    return timings(lambda q: retriever.rank(snap, q, 10, mode=mode), queries)
+
+
+def timings(call: Callable[[str], object], queries: Iterable[str]) -> dict[str, float]:
+    """p50 and p95 ms of ``call`` over the queries, one at a time."""
     times = []
     for q in queries:
         t0 = time.perf_counter()
-        retriever.rank(snap, q, 10, mode=mode)
+        call(q)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     return {"p50_ms": round(statistics.median(times), 2),

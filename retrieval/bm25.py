@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 from bm25s.tokenization import Tokenizer
 
 from retrieval.fusion import top
@@ -98,3 +100,14 @@ def best(scores: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     hits = np.flatnonzero(scores > 0)
     return top(hits, scores[hits], k)
+
+
+_STEMMER = Stemmer.Stemmer("english")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> list[str]:
+    """The text's BM25 terms as strings, exactly as ``_tokenizer`` makes them (lowercase,
+    split, stop words out, stemmed): what the PostgreSQL backend stores and queries."""
+    words = [w for w in re.findall(TOKEN_PATTERN, text.lower()) if w not in _STOPWORDS]
+    return list(_STEMMER.stemWords(words))

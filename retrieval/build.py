@@ -3,12 +3,15 @@ evaluations and the LangChain adapter all use, so that each measures what the se
 
 from __future__ import annotations
 
+from sqlalchemy import create_engine
+
 from rag.core.embedder import Embedder
 from rag.core.settings import Settings
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.hybrid import HybridParams
 from retrieval.onnx_embedder import OnnxEmbedder, export_int8
-from retrieval.retriever import Retriever
+from retrieval.pg_store import PgIndexStore
+from retrieval.retriever import ChunkStore, Retriever
 from retrieval.store import IndexStore
 
 
@@ -20,7 +23,12 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def build_retriever(settings: Settings) -> Retriever:
     embedder = build_embedder(settings)
-    store = IndexStore(settings.indexes_dir, embedder.dim)
+    store: ChunkStore
+    if settings.index_backend == "postgres":
+        engine = create_engine(settings.db_url, pool_pre_ping=True)
+        store = PgIndexStore(engine, embedder.dim)
+    else:
+        store = IndexStore(settings.indexes_dir, embedder.dim)
     params = HybridParams(candidates=settings.retrieval_candidates)
     return Retriever(
         embedder,

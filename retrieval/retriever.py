@@ -133,7 +133,7 @@ class Retriever:
         mode: Mode = "hybrid",
         filters: Filters | None = None,
     ) -> list[Hit]:
-        if not query.strip() or not self.store.count(tenant):
+        if not query.strip():
             return []
         vector = None if mode == "bm25" else self.embedder.encode([query])[0]
         return self.store.search(tenant, query, vector, max(k, 1), self.params, mode=mode,

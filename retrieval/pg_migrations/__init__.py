@@ -1,0 +1,1 @@
+"""Migrations of the PostgreSQL index backend (``retrieval.pg_schema.upgrade``)."""
