@@ -31,11 +31,14 @@ from retrieval.hybrid import HybridParams, fuse
 from retrieval.pg_schema import DIM, upgrade
 from retrieval.types import Chunk, Filters, Hit, Mode
 
-# Below this many chunks a tenant's dense search is an exact scan (as the file store's is):
-# the shared HNSW graph holds every tenant's vectors, and walking it for a small tenant
-# filters out nearly everything it visits.
-EXACT_BELOW = 50_000
+# Below this many chunks a tenant's dense search is an exact scan: the shared HNSW graph
+# holds every tenant's vectors, and walking it for a small tenant filters out nearly everything
+# it visits (an iterative scan stops after hnsw.max_scan_tuples). Exact costs ~3 us a chunk
+# here (35 ms at 10.7k, against 5.6 ms for the graph at 107k), hence a lower bar than the
+# file store's 50k.
+EXACT_BELOW = 2_000
 EF_SEARCH = 128
+ANALYZE_FROM = 1_000  # chunks in one write
 COLUMNS = 'chunk_id, doc_id, title, text, source, start, "end", page'
 
 
@@ -79,6 +82,9 @@ class PgIndexStore:
             rows = conn.execute(text(f"SELECT {COLUMNS} FROM index_chunks WHERE tenant = :t "
                                      "ORDER BY position"), {"t": tenant})  # fmt: skip
             return [Chunk(*row) for row in rows]
+
+    def warm(self, tenant: str) -> None:
+        """Nothing to load: the database serves each search."""
 
     def count(self, tenant: str) -> int:
         tenant = validate_tenant_name(tenant)
@@ -204,6 +210,10 @@ class PgIndexStore:
                     "VALUES (:t, :term, :chunk_id, :tf, :length)"), postings)  # fmt: skip
             self._add_df(conn, tenant, added)
             self._recount(conn, tenant, start + len(rows))
+            if len(rows) >= ANALYZE_FROM:
+                # Fresh statistics now, not at autovacuum's next round: without them the
+                # planner sorts every row by distance instead of walking the HNSW graph.
+                conn.execute(text("ANALYZE index_chunks, index_terms"))
 
     def delete(self, tenant: str, doc_ids: Iterable[str]) -> int:
         """Remove documents from every index; returns how many chunks went."""

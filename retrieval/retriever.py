@@ -30,6 +30,10 @@ class ChunkStore(Protocol):
     tenant and touches only its chunks; writes are all-or-nothing."""
 
     def chunks(self, tenant: str) -> list[Chunk]: ...
+    def warm(self, tenant: str) -> None:
+        """Load what the tenant's first search would (the file store's snapshot)."""
+        ...
+
     def count(self, tenant: str) -> int: ...
     def document_ids(self, tenant: str) -> list[str]: ...
     def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None: ...
@@ -123,6 +127,9 @@ class Retriever:
     # -- reading --------------------------------------------------------------------------
     def chunks(self, tenant: str) -> list[Chunk]:
         return self.store.chunks(tenant)
+
+    def warm(self, tenant: str) -> None:
+        self.store.warm(tenant)
 
     def search(
         self,

@@ -147,6 +147,9 @@ class IndexStore:
     def count(self, tenant: str) -> int:
         return len(self.chunks(tenant))
 
+    def warm(self, tenant: str) -> None:
+        self.snapshot(tenant)
+
     def search(
         self, tenant: str, query: str, vector: np.ndarray | None, k: int, params: HybridParams,
         *, mode: Mode, filters: Filters | None,

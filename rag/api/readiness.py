@@ -28,7 +28,7 @@ class Readiness:
         def load() -> int:
             names = tenants.names()
             for name in names:
-                retriever.chunks(name)  # reads and caches the tenant's current snapshot
+                retriever.warm(name)  # the file store reads and caches its snapshot
             return len(names)
 
         try:
