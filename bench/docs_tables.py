@@ -29,6 +29,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "answer-speed-modes": service.answer_speed_modes,
     "model-precision": quality.model_precision,
     "retrieval-quality": quality.retrieval_quality,
+    "index-backends": quality.index_backends,
     "halueval": quality.halueval,
     "summedits": quality.summedits,
     "qa-extractive": quality.qa_extractive,

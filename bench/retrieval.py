@@ -45,12 +45,17 @@ def latency(
 
 def timings(call: Callable[[str], object], queries: Iterable[str]) -> dict[str, float]:
     """p50 and p95 ms of ``call`` over the queries, one at a time."""
-    times = []
-    for q in queries:
-        t0 = time.perf_counter()
-        call(q)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
+    return percentiles([timed(call, q) for q in queries])
+
+
+def timed(call: Callable[[str], object], query: str) -> float:
+    t0 = time.perf_counter()
+    call(query)
+    return (time.perf_counter() - t0) * 1000
+
+
+def percentiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
     return {"p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2)}  # fmt: skip
 
