@@ -128,7 +128,8 @@ class PgIndexStore:
                     lex = bm25.best(n, filters)
                     cand = sorted(set(lex) | set(dense))
                     lex |= bm25.scores([c for c in dense if c not in lex])
-                    cos = self._cosines(conn, tenant, vector, cand)
+                    cos = dense | self._cosines(conn, tenant, vector,
+                                                [c for c in lex if c not in dense])  # fmt: skip
                     fused = fuse(np.array([lex.get(c, 0.0) for c in cand], np.float32),
                                  np.array([cos[c] for c in cand], np.float32), params)  # fmt: skip
                     ids, scores = top(np.arange(len(cand)), fused, n)
@@ -159,6 +160,8 @@ class PgIndexStore:
     def _cosines(
         self, conn: Connection, tenant: str, vector: np.ndarray, ids: Sequence[str]
     ) -> dict[str, float]:
+        if not ids:
+            return {}
         rows = conn.execute(
             text("SELECT chunk_id, 1 - (embedding <=> :q) FROM index_chunks "
                  "WHERE tenant = :t AND chunk_id = ANY(:ids)"),

@@ -1,20 +1,23 @@
-"""PostgreSQL's BM25 is the file store's: the same ranking and scores for the same chunks
-(bm25s in memory vs SQL over postings), and the document frequencies it keeps by delta stay
-what a fresh index of the same documents has after replacements and deletions."""
+"""What only the PostgreSQL store has: its BM25 is the file store's (the same ranking and
+scores for the same chunks, bm25s in memory vs SQL over postings), the document frequencies
+it keeps by delta stay what a fresh index of the same documents has after replacements and
+deletions, and a write the database refuses leaves the previous rows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import create_engine
 
 from rag.core.embedder import Embedder
+from rag.core.errors import IndexWriteFailed
 from retrieval.pg_store import PgIndexStore
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
-from retrieval.types import Document
+from retrieval.types import Chunk, Document
 from tests.audit.pgcluster import Cluster
 from tests.retrieval.conftest import DOCS
 
@@ -70,3 +73,16 @@ def test_document_frequencies_follow_replacements_and_deletions(
     fresh = pg_retriever()
     fresh.ingest("acme", [DOCS[0], DOCS[2], EXTRA[0], changed])
     assert _bm25(edited) == _bm25(fresh)
+
+
+def test_a_failed_database_write_leaves_the_previous_rows(
+    pg_retriever: Callable[[], Retriever], embedder: Embedder
+) -> None:
+    """The file store's counterpart: test_a_crashed_write_leaves_the_previous_index."""
+    r = pg_retriever()
+    r.ingest("acme", DOCS)
+    wrong = np.zeros((1, embedder.dim + 1), np.float32)  # the database refuses the vector
+    with pytest.raises(IndexWriteFailed):
+        r.store.upsert("acme", [Chunk("x#0", "security.md", "S", "replaced")], wrong)
+    hits = r.search("acme", "password length", 1)
+    assert hits[0].chunk.text == DOCS[1].text and r.store.count("acme") == 3

@@ -6,15 +6,13 @@ import shutil
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rag.core.embedder import Embedder
-from rag.core.errors import IndexWriteFailed, InvalidRequest
-from retrieval.pg_store import PgIndexStore
+from rag.core.errors import InvalidRequest
 from retrieval.retriever import Retriever
 from retrieval.store import IndexStore
-from retrieval.types import Chunk, Document, Filters
+from retrieval.types import Document, Filters
 from tests.retrieval.conftest import DOCS, another_store
 
 
@@ -219,16 +217,3 @@ def test_an_index_from_before_bm25_still_loads_and_searches(
         assert hits[0].chunk.doc_id == "security.md"
     old.ingest("acme", [Document("new.md", "New", "Something new.")])
     assert old.store.count("acme") == 4
-
-
-def test_a_failed_database_write_leaves_the_previous_rows(
-    retriever: Retriever, embedder: Embedder
-) -> None:
-    if not isinstance(retriever.store, PgIndexStore):
-        pytest.skip("the file store's failed write: test_a_crashed_write_leaves_the_previous_index")
-    retriever.ingest("acme", DOCS)
-    wrong = np.zeros((1, embedder.dim + 1), np.float32)  # the database refuses the vector
-    with pytest.raises(IndexWriteFailed):
-        retriever.store.upsert("acme", [Chunk("x#0", "security.md", "S", "replaced")], wrong)
-    hits = retriever.search("acme", "password length", 1)
-    assert hits[0].chunk.text == DOCS[1].text and retriever.store.count("acme") == 3
