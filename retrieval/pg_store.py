@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -177,13 +177,20 @@ class PgIndexStore:
         return {r[0]: Chunk(*r) for r in rows}
 
     # -- writing --------------------------------------------------------------------------
-    def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def upsert(
+        self, tenant: str, chunks: list[Chunk], vectors: np.ndarray, *,
+        admit: Callable[[Sequence[Chunk]], None] | None = None,
+    ) -> None:  # fmt: skip
         """Add chunks; any earlier chunks of the same documents are replaced, in one
         transaction."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         tenant = validate_tenant_name(tenant)
         with self._writing(tenant) as conn:
+            if admit is not None:
+                current = conn.execute(text(f"SELECT {COLUMNS} FROM index_chunks "
+                                            "WHERE tenant = :t"), {"t": tenant})  # fmt: skip
+                admit([Chunk(*row) for row in current])
             self._remove(conn, tenant, {c.doc_id for c in chunks})
             start = conn.execute(text("SELECT next_position FROM index_stats WHERE tenant = :t"),
                                  {"t": tenant}).scalar() or 0  # fmt: skip

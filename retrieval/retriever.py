@@ -23,6 +23,7 @@ from retrieval.store import Snapshot, TenantLocks
 from retrieval.types import Chunk, Document, Filters, Hit, Mode
 
 EMBED_BATCH = 256
+Admit = Callable[[Sequence[Chunk]], None]
 
 
 class ChunkStore(Protocol):
@@ -36,7 +37,14 @@ class ChunkStore(Protocol):
 
     def count(self, tenant: str) -> int: ...
     def document_ids(self, tenant: str) -> list[str]: ...
-    def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None: ...
+    def upsert(
+        self, tenant: str, chunks: list[Chunk], vectors: np.ndarray, *, admit: Admit | None = None
+    ) -> None:
+        """Add chunks, replacing earlier ones of the same documents; ``admit`` is called
+        with the tenant's current chunks under the store's write lock and may refuse the
+        write by raising (the quota, checked where no other writer can race it)."""
+        ...
+
     def delete(self, tenant: str, doc_ids: Iterable[str]) -> int: ...
 
     def search(
@@ -103,22 +111,27 @@ class Retriever:
         if not chunks:
             return report
         with self._upload_locks(tenant) if quota else nullcontext():
+            admit = None
             if quota is not None:
+                # Before the embedding, to fail fast; again under the store's write lock,
+                # where another replica's upload cannot pass the same check at once.
                 check_quota(quota, self.chunks(tenant), chunks)
-            self._embed_and_store(tenant, chunks, on_progress)
+                admit = admitting(quota, chunks)
+            self._embed_and_store(tenant, chunks, on_progress, admit)
         report.chunks = len(chunks)
         return report
 
     def _embed_and_store(
-        self, tenant: str, chunks: list[Chunk], on_progress: Callable[[int, int], None] | None
-    ) -> None:
+        self, tenant: str, chunks: list[Chunk], on_progress: Callable[[int, int], None] | None,
+        admit: Admit | None = None,
+    ) -> None:  # fmt: skip
         texts = [c.indexed_text for c in chunks]
         parts = []
         for start in range(0, len(texts), EMBED_BATCH):
             parts.append(self.embedder.encode(texts[start : start + EMBED_BATCH]))
             if on_progress:
                 on_progress(min(start + EMBED_BATCH, len(texts)), len(texts))
-        self.store.upsert(tenant, chunks, np.concatenate(parts))
+        self.store.upsert(tenant, chunks, np.concatenate(parts), admit=admit)
 
     def delete(self, tenant: str, doc_ids: Sequence[str]) -> int:
         """Remove documents from every index; the number of chunks removed."""
@@ -159,3 +172,8 @@ class Retriever:
         one snapshot many times)."""
         vector = None if mode == "bm25" else self.embedder.encode([query])[0]
         return snap.rank(query, vector, depth, self.params, mode=mode, filters=filters)
+
+
+def admitting(quota: Quota, new: Sequence[Chunk]) -> Admit:
+    """The quota check of an upload of ``new``, for the store to run under its write lock."""
+    return lambda current: check_quota(quota, current, new)

@@ -19,7 +19,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,12 +165,17 @@ class IndexStore:
         return sorted({c.doc_id for c in snap.chunks}) if snap else []
 
     # -- writing --------------------------------------------------------------------------
-    def upsert(self, tenant: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def upsert(
+        self, tenant: str, chunks: list[Chunk], vectors: np.ndarray, *,
+        admit: Callable[[Sequence[Chunk]], None] | None = None,
+    ) -> None:  # fmt: skip
         """Add chunks; any earlier chunks of the same documents are replaced."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         replaced = {c.doc_id for c in chunks}
         with self._writing(tenant):
+            if admit is not None:
+                admit(self.chunks(tenant))
             self._rewrite(tenant, keep=lambda c: c.doc_id not in replaced, add=(chunks, vectors))
 
     def delete(self, tenant: str, doc_ids: Iterable[str]) -> int:

@@ -13,13 +13,16 @@ import pytest
 from sqlalchemy import create_engine
 
 from rag.core.embedder import Embedder
-from rag.core.errors import IndexWriteFailed
+from rag.core.errors import IndexWriteFailed, QuotaExceeded
+from retrieval.chunking import split
 from retrieval.pg_store import PgIndexStore
-from retrieval.retriever import Retriever
+from retrieval.quota import Quota
+from retrieval.quota import check as check_quota
+from retrieval.retriever import Retriever, admitting
 from retrieval.store import IndexStore
 from retrieval.types import Chunk, Document
 from tests.audit.pgcluster import Cluster
-from tests.retrieval.conftest import DOCS
+from tests.retrieval.conftest import DOCS, another_store
 
 EXTRA = [
     Document("remote.md", "Remote work", "Employees may work remotely two days per week; "
@@ -86,3 +89,23 @@ def test_a_failed_database_write_leaves_the_previous_rows(
         r.store.upsert("acme", [Chunk("x#0", "security.md", "S", "replaced")], wrong)
     hits = r.search("acme", "password length", 1)
     assert hits[0].chunk.text == DOCS[1].text and r.store.count("acme") == 3
+
+
+def test_two_replicas_cannot_both_pass_a_quota_at_once(
+    pg_retriever: Callable[[], Retriever], embedder: Embedder
+) -> None:
+    """Each replica checks the quota before embedding, where both uploads fit alone; the
+    store checks again under the tenant's write lock, where only one of them still does."""
+    a = pg_retriever()
+    a.ingest("acme", DOCS)
+    replica = another_store(a.store, embedder.dim)
+    quota = Quota(documents=4, chunks=100, bytes=10**6)
+    uploads = [split(doc, chunk_size=400, chunk_overlap=40) for doc in EXTRA]
+    for new in uploads:
+        check_quota(quota, a.chunks("acme"), new)  # both pass: neither is written yet
+    first, second = uploads
+    vectors = [embedder.encode([c.indexed_text for c in new]) for new in uploads]
+    a.store.upsert("acme", first, vectors[0], admit=admitting(quota, first))
+    with pytest.raises(QuotaExceeded):
+        replica.upsert("acme", second, vectors[1], admit=admitting(quota, second))
+    assert a.store.document_ids("acme") == sorted([d.doc_id for d in DOCS] + ["remote.md"])
