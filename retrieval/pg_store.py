@@ -106,25 +106,26 @@ class PgIndexStore:
 
     # -- searching ------------------------------------------------------------------------
     def search(
-        self, tenant: str, query: str, vector: np.ndarray | None, k: int, params: HybridParams,
-        *, mode: Mode, filters: Filters | None,
+        self, tenant: str, query: str, embed: Callable[[], np.ndarray], k: int,
+        params: HybridParams, *, mode: Mode, filters: Filters | None,
     ) -> list[Hit]:  # fmt: skip
         tenant = validate_tenant_name(tenant)
         n = max(k, params.candidates)
+        # Embedded before a connection is taken from the pool, not while holding one.
+        vector = None if mode == "bm25" else embed()
         with self.engine.connect() as conn, conn.begin():
             total, length = self._totals(conn, tenant)
             if not total:
                 return []
-            q_terms = Counter(terms(query))
-            bm25 = _Bm25(conn, tenant, q_terms, total, length / total)
             if mode == "bm25":
-                ranked = bm25.best(n, filters)
+                ranked = _Bm25(conn, tenant, query, total, length).best(n, filters)
             else:
                 assert vector is not None
                 dense = self._dense(conn, tenant, vector, n, total, filters)
                 if mode == "dense":
                     ranked = dense
                 else:
+                    bm25 = _Bm25(conn, tenant, query, total, length)
                     lex = bm25.best(n, filters)
                     cand = sorted(set(lex) | set(dense))
                     lex |= bm25.scores([c for c in dense if c not in lex])
@@ -292,10 +293,11 @@ class _Bm25:
     table, then one pass over the query terms' postings."""
 
     def __init__(
-        self, conn: Connection, tenant: str, q_terms: Counter[str], total: int, avg_len: float
+        self, conn: Connection, tenant: str, query: str, total: int, total_length: float
     ) -> None:
         self.conn, self.tenant = conn, tenant
-        self.avg = max(avg_len, 1e-9)
+        self.avg = max(total_length / total, 1e-9)
+        q_terms = Counter(terms(query))
         found = conn.execute(
             text("SELECT term, df FROM index_df WHERE tenant = :t AND term = ANY(:terms)"),
             {"t": tenant, "terms": sorted(q_terms)},

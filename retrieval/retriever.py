@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -48,10 +49,11 @@ class ChunkStore(Protocol):
     def delete(self, tenant: str, doc_ids: Iterable[str]) -> int: ...
 
     def search(
-        self, tenant: str, query: str, vector: np.ndarray | None, k: int, params: HybridParams,
-        *, mode: Mode, filters: Filters | None,
+        self, tenant: str, query: str, embed: Callable[[], np.ndarray], k: int,
+        params: HybridParams, *, mode: Mode, filters: Filters | None,
     ) -> list[Hit]:  # fmt: skip
-        """The best ``k`` chunks for the query (``vector``: its embedding, None for bm25)."""
+        """The best ``k`` chunks for the query; ``embed`` gives its vector, called only by a
+        mode that reads it and only once the tenant is known to have chunks."""
         ...
 
 
@@ -155,9 +157,12 @@ class Retriever:
     ) -> list[Hit]:
         if not query.strip():
             return []
-        vector = None if mode == "bm25" else self.embedder.encode([query])[0]
-        return self.store.search(tenant, query, vector, max(k, 1), self.params, mode=mode,
+        embed = partial(self._embed_query, query)
+        return self.store.search(tenant, query, embed, max(k, 1), self.params, mode=mode,
                                  filters=filters)[:k]  # fmt: skip
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.encode([query])[0]
 
     def rank(
         self,
@@ -170,7 +175,7 @@ class Retriever:
     ) -> Ranked:
         """Chunk positions in a file snapshot and scores, best first (the evaluations rank
         one snapshot many times)."""
-        vector = None if mode == "bm25" else self.embedder.encode([query])[0]
+        vector = None if mode == "bm25" else self._embed_query(query)
         return snap.rank(query, vector, depth, self.params, mode=mode, filters=filters)
 
 

@@ -151,12 +151,13 @@ class IndexStore:
         self.snapshot(tenant)
 
     def search(
-        self, tenant: str, query: str, vector: np.ndarray | None, k: int, params: HybridParams,
-        *, mode: Mode, filters: Filters | None,
+        self, tenant: str, query: str, embed: Callable[[], np.ndarray], k: int,
+        params: HybridParams, *, mode: Mode, filters: Filters | None,
     ) -> list[Hit]:  # fmt: skip
         snap = self.snapshot(tenant)
         if snap is None or not snap.chunks:
             return []
+        vector = None if mode == "bm25" else embed()
         ids, scores = snap.rank(query, vector, k, params, mode=mode, filters=filters)
         return [Hit(snap.chunks[i], float(s)) for i, s in zip(ids[:k], scores[:k], strict=True)]
 

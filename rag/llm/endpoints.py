@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
@@ -157,25 +157,24 @@ class EndpointPool:
         logprobs: bool = False,
         cache_salt: str | None = None,
     ) -> AsyncIterator[str | Completion]:
-        last: Exception | None = None
-        for ep in self.order(cache_salt):
-            stream = ep.client.chat_stream(
+        async def opened(
+            c: OpenAICompatibleClient,
+        ) -> tuple[AsyncGenerator[str | Completion, None], str | Completion]:
+            """The stream and its first item: a server that fails before it is failed over."""
+            stream = c.chat_stream(
                 messages, max_tokens=max_tokens, logprobs=logprobs, cache_salt=cache_salt
             )
-            async with aclosing(stream):
-                try:
-                    first = await anext(stream)
-                except FAILOVER as exc:
-                    self._failed(ep, exc)
-                    last = exc
-                    continue
-                ep.failed_at = None
-                yield first
-                async for item in stream:
-                    yield item
-                return
-        assert last is not None
-        raise last
+            try:
+                return stream, await anext(stream)
+            except BaseException:
+                await stream.aclose()
+                raise
+
+        stream, first = await self._first_that_answers(cache_salt, opened)
+        async with aclosing(stream):
+            yield first
+            async for item in stream:
+                yield item
 
     async def ready(self) -> bool:
         """Asks every server; each one's answer is its state until traffic says otherwise."""
